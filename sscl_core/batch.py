@@ -1,0 +1,27 @@
+"""The batch a method trains on in one iteration."""
+
+from __future__ import annotations
+
+import attrs
+from torch import Tensor
+
+
+@attrs.define(eq=False)
+class SemiBatch:
+    """Labeled and unlabeled samples of one iteration, already transformed and on the run's device.
+
+    ``x`` is the weak view of the labeled images, ``y`` their labels and ``index`` their positions in the
+    task's training images; ``x_raw`` keeps the uint8 images (on the CPU) for memory pools. The unlabeled
+    fields are ``None`` when the method does not ask for them in this iteration (then they are not even
+    loaded); ``u_raw`` and ``u_index`` are set whenever any unlabeled view is.
+    """
+
+    x: Tensor
+    y: Tensor
+    index: Tensor
+    task_id: int
+    x_raw: Tensor
+    u_weak: Tensor | None = None
+    u_strong: Tensor | None = None
+    u_index: Tensor | None = None
+    u_raw: Tensor | None = None

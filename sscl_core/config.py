@@ -1,0 +1,162 @@
+"""Run configuration: YAML (safe_load only) and ``--set key=value`` overrides into an attrs ``RunConfig``.
+
+Component sections (``dataset``, ``backbone``, ``method``, ``memory_pool``, ``callbacks``) are mappings with
+a ``name`` and the component's hyperparameters, or just the name as a string. Their hyperparameters are
+checked against the component's fields when the run resolves them (see :mod:`sscl_core.registry`).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from sscl_core.components import build, hyperparameters, param
+from sscl_core.errors import SsclError
+
+COMPONENT_SECTIONS = ("dataset", "backbone", "method", "memory_pool")
+
+
+def _positive(_instance: Any, attribute: Any, value: Any) -> None:
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+def _fractions(_instance: Any, attribute: Any, value: Any) -> None:
+    if any(not 0.0 <= v <= 1.0 for v in value):
+        raise ValueError(f"{attribute.name} must be fractions of a task between 0 and 1, got {list(value)!r}")
+
+
+@attrs.define(kw_only=True)
+class TrainConfig:
+    """The training schedule, shared by every method: iterations, batch shape and optimizer."""
+
+    iters_per_task: int = param(200, help="training iterations per task", validator=_positive)
+    batch_size: int = param(8, help="labeled samples per iteration (B)", validator=_positive)
+    uratio: int = param(7, help="unlabeled samples per labeled sample in a batch (mu)", validator=_positive)
+    lr: float = param(0.03, help="SGD learning rate", validator=_positive)
+    momentum: float = param(0.9, help="SGD momentum", validator=attrs.validators.ge(0.0))
+    weight_decay: float = param(5e-4, help="SGD weight decay", validator=attrs.validators.ge(0.0))
+    lr_milestones: list[float] = param(
+        [0.8, 0.9], help="fractions of each task where the learning rate is multiplied by lr_gamma", validator=_fractions
+    )
+    lr_gamma: float = param(0.1, help="learning-rate factor at each milestone", validator=_positive)
+    grad_clip_norm: float | None = param(None, help="clip the gradient norm to this value (null: no clipping)")
+    virtual_epoch_iters: int = param(100, help="iterations per virtual epoch (before_epoch/after_epoch)", validator=_positive)
+    eval_batch_size: int = param(512, help="batch size of evaluation", validator=_positive)
+    log_every: int = param(50, help="write losses to events.jsonl every this many iterations", validator=_positive)
+
+    def lr_at(self, task_iter: int) -> float:
+        """The learning rate at in-task iteration ``task_iter``; the schedule restarts with every task."""
+        passed = sum(1 for m in self.lr_milestones if task_iter >= round(m * self.iters_per_task))
+        return self.lr * self.lr_gamma**passed
+
+
+@attrs.define(kw_only=True)
+class RunConfig:
+    """Everything a run needs; ``sscl config`` prints it resolved."""
+
+    seed: int = param(0, help="seed of the class order, label choice, initialization and sampling")
+    device: str = param("auto", help="auto, cpu, cuda, cuda:N or mps (auto: cuda when available)")
+    output_dir: str = param("runs", help="folder that receives the run directory")
+    run_name: str | None = param(None, help="name of the run directory (default: time, dataset, method, seed)")
+    dataset: dict[str, Any] = param({"name": "digits"}, help="dataset component and its settings")
+    backbone: dict[str, Any] = param({"name": "small-cnn"}, help="backbone component and its settings")
+    method: dict[str, Any] = param({"name": "er"}, help="learning method and its settings")
+    memory_pool: dict[str, Any] | None = param(None, help="memory pool for replay methods (default: the method's)")
+    callbacks: list[dict[str, Any]] = param([], help="callback components")
+    train: TrainConfig = attrs.field(factory=TrainConfig, metadata={"help": "training schedule"})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, as written to config.yaml."""
+        return hyperparameters(self)
+
+
+def _component_spec(value: Any, where: str) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"name": value}
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        return dict(value)
+    raise SsclError(f"{where}: expected a component name or a mapping with a 'name', got {value!r}")
+
+
+def normalize(raw: dict[str, Any]) -> dict[str, Any]:
+    """Turn component shorthands (``method: er``) into mappings and check their shape."""
+    data = copy.deepcopy(raw)
+    for section in COMPONENT_SECTIONS:
+        if data.get(section) is not None:
+            data[section] = _component_spec(data[section], section)
+    if "callbacks" in data:
+        if not isinstance(data["callbacks"], list):
+            raise SsclError(f"callbacks: expected a list of components, got {data['callbacks']!r}")
+        data["callbacks"] = [_component_spec(c, f"callbacks[{i}]") for i, c in enumerate(data["callbacks"])]
+    return data
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file with ``yaml.safe_load``; an empty file is an empty config."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SsclError(f"config file {path} does not exist: check the path") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SsclError(f"cannot read config file {path}: {error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SsclError(f"config file {path} is not valid YAML{where}: fix the syntax there") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SsclError(f"config file {path} must hold a mapping of settings, got {type(data).__name__}")
+    return data
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply one ``a.b=c`` override in place; the value is parsed as a YAML scalar or flow collection."""
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise SsclError(f"--set {assignment!r}: expected KEY=VALUE, e.g. --set train.iters_per_task=100")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        raise SsclError(f"--set {key}: cannot parse value {text!r}; quote strings and use [a, b] for lists") from None
+    parts = key.strip().split(".")
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if isinstance(child, str) and parts[:1] != ["callbacks"] and i == 0:
+            child = {"name": child}
+            node[part] = child
+        if child is None:
+            child = {}
+            node[part] = child
+        if not isinstance(child, dict):
+            raise SsclError(f"--set {key}: '{'.'.join(parts[: i + 1])}' is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: list[str] = (),
+    components: dict[str, str | None] | None = None,
+) -> RunConfig:
+    """Build a RunConfig from defaults, an optional YAML file, component choices and ``--set`` overrides.
+
+    ``components`` maps a section (``method``, ``dataset``, ``backbone``) to a name that replaces the
+    section's component (its settings from the file are dropped, since they belong to another component).
+    """
+    data = normalize(read_yaml(path)) if path is not None else {}
+    for section, name in (components or {}).items():
+        if name is not None:
+            data[section] = {"name": name}
+    for assignment in overrides:
+        apply_override(data, assignment)
+    return build(RunConfig, normalize(data), "config")

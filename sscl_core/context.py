@@ -1,0 +1,61 @@
+"""The run context handed to every method and hook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import torch
+from torch import nn
+
+from sscl_core.config import RunConfig
+from sscl_core.events import EventLog
+from sscl_core.task import Task, TaskStream
+
+if TYPE_CHECKING:
+    from sscl_core.backbone import Backbone
+    from sscl_core.memory import MemoryPool
+    from sscl_core.method import Method
+
+
+@attrs.define(eq=False)
+class RunContext:
+    """The state of a run: config, stream, model, optimizer, device, counters, hooks and event log.
+
+    ``task_iter`` counts iterations within the current task (it restarts at every task); ``global_iter``
+    counts all of them. ``hook`` calls the run's lifecycle hooks (method, pool and callbacks only).
+    """
+
+    config: RunConfig
+    stream: TaskStream
+    model: nn.Module
+    method: Method
+    backbone: Backbone
+    device: torch.device
+    generator: torch.Generator
+    hook: Any
+    events: EventLog
+    run_dir: Path
+    memory_pool: MemoryPool | None = None
+    optimizer: torch.optim.Optimizer | None = None
+    task: Task | None = None
+    task_index: int = -1
+    task_iter: int = 0
+    global_iter: int = 0
+
+    def rebuild_optimizer(self) -> None:
+        """A new SGD optimizer over the model's trainable parameters (after a method grew or froze them)."""
+        train = self.config.train
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.SGD(
+            params, lr=train.lr_at(self.task_iter), momentum=train.momentum, weight_decay=train.weight_decay
+        )
+
+    def seen_classes(self) -> list[int]:
+        """Classes of every task up to and including the current one."""
+        return self.stream.classes_up_to(self.task_index)
+
+    def log(self, event: str, **fields: Any) -> None:
+        """Append an event to the run's events.jsonl."""
+        self.events.write(event, **fields)

@@ -1,0 +1,24 @@
+"""The dataset interface: a component that builds a task stream."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sscl_core.components import component, one_of, param
+from sscl_core.task import SCENARIOS, TaskStream
+
+
+@component
+class Dataset:
+    """Base class of dataset components: ``build_stream(seed)`` returns the run's :class:`TaskStream`.
+
+    The scenario is a field of every dataset so the run can check the method's compatibility before any
+    data is loaded.
+    """
+
+    name: ClassVar[str]
+    scenario: str = param("task-il", help="continual scenario: task-il, class-il or domain-il", validator=one_of(*SCENARIOS))
+
+    def build_stream(self, seed: int) -> TaskStream:
+        """Load the data and split it into tasks; ``seed`` fixes class order and label choices."""
+        raise NotImplementedError

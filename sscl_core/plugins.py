@@ -1,0 +1,97 @@
+"""Plugin loading: every entry point of group ``sscl``, each guarded, into one PluginManager.
+
+A plugin that fails to import (or needs another sscl-core) is recorded with its error instead of breaking
+the others; ``SSCL_LOAD_PLUGINS=a,b`` loads only those distributions (an empty value loads none).
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import EntryPoint, entry_points, version
+from typing import Any
+
+import attrs
+import pluggy
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from sscl_core import hookspecs
+
+ENTRY_POINT_GROUP = "sscl"
+CORE_DISTRIBUTION = "sscl-core"
+
+
+@attrs.define
+class PluginInfo:
+    """What is known about one plugin entry point: where it comes from and whether it loaded."""
+
+    distribution: str
+    version: str
+    entry_point: str
+    module: str
+    hooks: list[str] = attrs.field(factory=list)
+    components: dict[str, list[str]] = attrs.field(factory=dict)
+    error: str | None = None
+
+
+def core_version() -> str:
+    """The installed version of sscl-core."""
+    return version(CORE_DISTRIBUTION)
+
+
+def selected_distributions() -> set[str] | None:
+    """Distribution names allowed by ``SSCL_LOAD_PLUGINS`` (``None``: all)."""
+    value = os.environ.get("SSCL_LOAD_PLUGINS")
+    if value is None:
+        return None
+    return {canonicalize_name(n) for n in value.split(",") if n.strip()}
+
+
+def _core_requirement_error(ep: EntryPoint) -> str | None:
+    running = core_version()
+    for line in (ep.dist.requires or []) if ep.dist else []:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(req.name) == CORE_DISTRIBUTION and req.marker is None:
+            if req.specifier and not req.specifier.contains(running, prereleases=True):
+                return f"needs sscl-core{req.specifier} but {running} is installed: install a matching version"
+    return None
+
+
+def load_plugins() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
+    """A PluginManager with every loadable plugin module registered, and a record of every entry point."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs.RegistrationSpecs)
+    allowed = selected_distributions()
+    infos = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name)):
+        dist = ep.dist.name if ep.dist else "?"
+        if allowed is not None and canonicalize_name(dist) not in allowed:
+            continue
+        info = PluginInfo(distribution=dist, version=ep.dist.version if ep.dist else "?", entry_point=ep.name, module=ep.value)
+        infos.append(info)
+        info.error = _core_requirement_error(ep)
+        if info.error:
+            continue
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=f"{dist}:{ep.name}")
+            try:
+                pm.check_pending()
+            except pluggy.PluginValidationError as error:
+                pm.unregister(plugin)
+                info.error = (
+                    f"{error}: only register_* hooks belong in a plugin module "
+                    "(lifecycle hooks go on a registered Callback or Method)"
+                )
+                continue
+            info.hooks = sorted(impl.function.__name__ for impl in _hookimpls_of(pm, plugin))
+        except Exception as error:  # a broken plugin must not break the others
+            info.error = f"{type(error).__name__}: {error}"
+    return pm, infos
+
+
+def _hookimpls_of(pm: pluggy.PluginManager, plugin: Any) -> list[pluggy.HookImpl]:
+    return [impl for caller in pm.get_hookcallers(plugin) or [] for impl in caller.get_hookimpls() if impl.plugin is plugin]

@@ -1,0 +1,79 @@
+"""Turning a RunConfig into component instances, checked against each other, before any data is loaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import torch
+
+from sscl_core.backbone import Backbone
+from sscl_core.callback import Callback
+from sscl_core.components import hyperparameters
+from sscl_core.config import RunConfig
+from sscl_core.dataset import Dataset
+from sscl_core.errors import SsclError
+from sscl_core.memory import MemoryPool
+from sscl_core.method import Method
+from sscl_core.registry import Registry
+
+
+@attrs.define(eq=False)
+class Components:
+    """The components selected by a config, built with their hyperparameters."""
+
+    dataset: Dataset
+    backbone: Backbone
+    method: Method
+    memory_pool: MemoryPool | None
+    callbacks: list[Callback]
+
+    def resolved_config(self, config: RunConfig) -> dict[str, Any]:
+        """The config with every component's full hyperparameters (defaults included)."""
+        data = config.to_dict()
+
+        def spec(instance: Any) -> dict[str, Any]:
+            return {"name": type(instance).name, **hyperparameters(instance)}
+
+        data["dataset"] = spec(self.dataset)
+        data["backbone"] = spec(self.backbone)
+        data["method"] = spec(self.method)
+        data["memory_pool"] = spec(self.memory_pool) if self.memory_pool is not None else None
+        data["callbacks"] = [spec(c) for c in self.callbacks]
+        return data
+
+
+def resolve_components(config: RunConfig, registry: Registry) -> Components:
+    """Build every component of ``config``; refuse a method that does not support the dataset's scenario."""
+    dataset = registry.create("dataset", config.dataset)
+    method = registry.create("method", config.method)
+    backbone = registry.create("backbone", config.backbone)
+    if dataset.scenario not in method.compatibility:
+        raise SsclError(
+            f"method '{method.name}' supports {', '.join(method.compatibility)}, but the dataset's scenario is "
+            f"{dataset.scenario}: set dataset.scenario to one of those or choose another method"
+        )
+    pool = None
+    if method.uses_memory_pool:
+        pool = registry.create("memory_pool", config.memory_pool or dict(method.default_memory_pool))
+    callbacks = [registry.create("callback", spec) for spec in config.callbacks]
+    return Components(dataset=dataset, backbone=backbone, method=method, memory_pool=pool, callbacks=callbacks)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA, then MPS, then the CPU; an explicit device must exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise SsclError(f"device: unknown device '{name}' (use auto, cpu, cuda, cuda:N or mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SsclError(f"device: '{name}' asked for, but CUDA is not available here: use device=auto or cpu")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise SsclError(f"device: '{name}' asked for, but MPS is not available here: use device=auto or cpu")
+    return device
