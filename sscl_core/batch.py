@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import attrs
+import torch
 from torch import Tensor
 
 
@@ -25,3 +26,12 @@ class SemiBatch:
     u_strong: Tensor | None = None
     u_index: Tensor | None = None
     u_raw: Tensor | None = None
+
+    def labeled_samples(self) -> dict[str, Tensor]:
+        """The labeled part as memory-pool samples (uint8 images and labels on the CPU)."""
+        return {
+            "x": self.x_raw,
+            "y": self.y.cpu(),
+            "task_id": torch.full_like(self.index, self.task_id),
+            "index": self.index,
+        }

@@ -154,6 +154,9 @@ def load_config(
     section's component (its settings from the file are dropped, since they belong to another component).
     """
     data = normalize(read_yaml(path)) if path is not None else {}
+    defaults = RunConfig()
+    for section in ("dataset", "backbone", "method"):
+        data.setdefault(section, dict(getattr(defaults, section)))
     for section, name in (components or {}).items():
         if name is not None:
             data[section] = {"name": name}

@@ -191,7 +191,7 @@ class Trainer:
                 if train.grad_clip_norm is not None:
                     torch.nn.utils.clip_grad_norm_(ctx.model.parameters(), train.grad_clip_norm)
                 ctx.optimizer.step()
-            values = {name: float(value) for name, value in losses.items()}
+            values = {name: float(value.detach()) for name, value in losses.items()}
             ctx.hook.after_iter(ctx=ctx, batch=batch, losses=values)
             if offset == train.virtual_epoch_iters - 1 or k == train.iters_per_task - 1:
                 ctx.hook.after_epoch(ctx=ctx, epoch=epoch)

@@ -1,0 +1,1 @@
+"""Classic continual-learning methods and memory pools for sscl."""

@@ -1,0 +1,189 @@
+"""The ``sscl`` command line: run, plugins, list, describe, config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, NoReturn
+
+import yaml
+
+from sscl_core.components import describe_fields
+from sscl_core.config import RunConfig, load_config
+from sscl_core.errors import SsclError
+from sscl_core.registry import KINDS, Registry, kind_of, load_registry
+from sscl_core.resolve import resolve_components
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise SsclError(f"{message} (see '{self.prog} --help')")
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", help="YAML config file (default: the embedded digits demo)")
+    parser.add_argument("--method", help="learning method, replacing the config's")
+    parser.add_argument("--dataset", help="dataset, replacing the config's")
+    parser.add_argument("--backbone", help="backbone, replacing the config's")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="override a setting, e.g. --set train.iters_per_task=100 (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = _Parser(prog="sscl", description="Semi-supervised continual learning, one plugin at a time.")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    run = commands.add_parser("run", help="train a method on a task stream and write a run directory")
+    _add_config_arguments(run)
+    config = commands.add_parser("config", help="print the resolved config (defaults included) as YAML")
+    _add_config_arguments(config)
+    plugins = commands.add_parser("plugins", help="installed plugin distributions, their components and hooks")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+    listing = commands.add_parser("list", help="registered components of one kind")
+    listing.add_argument("kind", help=", ".join(KINDS))
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    describe = commands.add_parser("describe", help="a component's hyperparameters, defaults and properties")
+    describe.add_argument("kind", help=", ".join(KINDS))
+    describe.add_argument("name")
+    return parser
+
+
+def _config_from(args: argparse.Namespace) -> RunConfig:
+    chosen = {"method": args.method, "dataset": args.dataset, "backbone": args.backbone}
+    return load_config(args.config, args.overrides, chosen)
+
+
+def format_matrix(matrix: list[list[float | None]]) -> str:
+    """An accuracy matrix as aligned text, rows = after task i, columns = task j."""
+    header = "after \\ on " + "".join(f"{'T' + str(j + 1):>8}" for j in range(len(matrix[0])))
+    rows = [
+        f"{'T' + str(i + 1):<11}" + "".join(f"{'' if v is None else f'{v:.2f}':>8}" for v in row)
+        for i, row in enumerate(matrix)
+    ]
+    return "\n".join([header, *rows])
+
+
+def command_run(args: argparse.Namespace) -> None:
+    """Train and print the accuracy matrices and summary."""
+    from sscl_core.trainer import Trainer
+
+    trainer = Trainer(_config_from(args), load_registry(), echo=print)
+    result = trainer.run()
+    metrics = result.metrics
+    for protocol in ("task-il", "class-il"):
+        summary = metrics["summary"][protocol]
+        print(f"\n{protocol} accuracy (%)\n{format_matrix(metrics['accuracy'][protocol])}")
+        print(
+            f"{protocol}: mean average accuracy {summary['mean_average_accuracy']:.2f}%, "
+            f"final average accuracy {summary['final_average_accuracy']:.2f}%, "
+            f"forgetting {summary['average_forgetting']:.2f}"
+        )
+    timing = metrics["timing"]
+    print(
+        f"\nmedian iteration time {1000 * timing['median_iteration_seconds']:.2f} ms "
+        f"(data {100 * timing['data_share']:.0f}%), train time {timing['total_train_seconds']:.1f}s, "
+        f"peak RSS {metrics['memory']['peak_rss_bytes'] / 2**20:.0f} MiB"
+    )
+    print(f"run directory: {result.run_dir}")
+
+
+def command_config(args: argparse.Namespace) -> None:
+    """Print the resolved config."""
+    config = _config_from(args)
+    resolved = resolve_components(config, load_registry()).resolved_config(config)
+    print(yaml.safe_dump(resolved, sort_keys=False), end="")
+
+
+def _plugin_rows(registry: Registry) -> list[dict[str, Any]]:
+    return [
+        {
+            "distribution": p.distribution,
+            "version": p.version,
+            "entry_point": p.entry_point,
+            "module": p.module,
+            "components": p.components,
+            "hooks": p.hooks,
+            "error": p.error,
+        }
+        for p in registry.plugins
+    ]
+
+
+def command_plugins(args: argparse.Namespace) -> None:
+    """List plugin distributions."""
+    rows = _plugin_rows(load_registry())
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        print("no plugins installed (pip install sscl-plugin-datasets sscl-plugin-backbones sscl-plugin-cl)")
+    for row in rows:
+        status = f"FAILED: {row['error']}" if row["error"] else ", ".join(row["hooks"])
+        print(f"{row['distribution']} {row['version']} ({row['module']}): {status}")
+        for kind, names in row["components"].items():
+            print(f"  {kind}: {', '.join(names)}")
+
+
+def command_list(args: argparse.Namespace) -> None:
+    """List components of one kind."""
+    registry, kind = load_registry(), kind_of(args.kind)
+    rows = [
+        {"name": name, "distribution": registry.distribution_of(kind, name), "summary": _summary(registry.get(kind, name))}
+        for name in registry.names(kind)
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        print(f"{row['name']:<22} {row['distribution']:<26} {row['summary']}")
+
+
+def _summary(cls: type) -> str:
+    return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+
+def command_describe(args: argparse.Namespace) -> None:
+    """Describe one component."""
+    registry, kind = load_registry(), kind_of(args.kind)
+    cls = registry.get(kind, args.name)
+    print(f"{kind} '{args.name}' from {registry.distribution_of(kind, args.name)}")
+    print((cls.__doc__ or "").strip())
+    if kind == "method":
+        print(f"compatibility: {', '.join(cls.compatibility)}")
+        print(f"uses unlabeled data: {'yes' if cls.uses_unlabeled else 'no'}")
+        print(f"uses a memory pool: {'yes' if cls.uses_memory_pool else 'no'}")
+    fields = describe_fields(cls)
+    print("\nhyperparameters:" if fields else "\nno hyperparameters")
+    for field in fields:
+        print(f"  {field['name']} ({field['type']}, default {field['default']!r}): {field['help']}")
+
+
+COMMANDS = {
+    "run": command_run,
+    "config": command_config,
+    "plugins": command_plugins,
+    "list": command_list,
+    "describe": command_describe,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sscl`` script; user errors print one line and return exit code 2."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv or ["run"])
+        COMMANDS[args.command](args)
+    except SsclError as error:
+        print(f"sscl: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sscl: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

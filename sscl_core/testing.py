@@ -1,0 +1,216 @@
+"""A conformance kit for plugin authors: check a component on a tiny synthetic stream, with no other plugin.
+
+Typical use in a plugin's tests::
+
+    from sscl_core import testing
+
+    def test_my_method_conforms(tmp_path):
+        testing.check_method(MyMethod, tmp_path)
+
+``check_method`` trains the method on a two-task synthetic stream and asserts that it returns finite
+named losses, changes the model, and gives the same accuracy matrices twice for one seed.
+``check_memory_pool`` checks a pool's budget, sampling and state round trip.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from sscl_core.backbone import Backbone
+from sscl_core.callback import Callback
+from sscl_core.components import component, param
+from sscl_core.config import RunConfig, load_config
+from sscl_core.dataset import Dataset
+from sscl_core.hookspecs import hookimpl
+from sscl_core.memory import MemoryPool
+from sscl_core.method import Method
+from sscl_core.query import QueryStrategy
+from sscl_core.registry import KINDS, Registry
+from sscl_core.task import Task, TaskStream
+from sscl_core.trainer import RunResult, Trainer
+
+
+class SyntheticTransforms:
+    """Transforms of the synthetic stream: weak adds light pixel noise, strong adds heavy noise."""
+
+    def _to_float(self, images: Tensor) -> Tensor:
+        return images.float() / 127.5 - 1.0
+
+    def weak(self, images: Tensor, generator: torch.Generator) -> Tensor:
+        """Images plus light noise drawn per pixel."""
+        noise = torch.randn(images.shape, generator=generator).to(images.device)
+        return self._to_float(images) + 0.05 * noise
+
+    def strong(self, images: Tensor, generator: torch.Generator) -> Tensor:
+        """Images plus heavy noise drawn per pixel."""
+        noise = torch.randn(images.shape, generator=generator).to(images.device)
+        return self._to_float(images) + 0.3 * noise
+
+    def test(self, images: Tensor) -> Tensor:
+        """Images scaled to [-1, 1]."""
+        return self._to_float(images)
+
+
+@component
+class SyntheticDataset(Dataset):
+    """A tiny stream of noisy class prototypes: learnable in a few iterations, built without files."""
+
+    name = "synthetic"
+    num_tasks: int = param(2, help="number of tasks")
+    classes_per_task: int = param(2, help="classes per task")
+    image_size: int = param(8, help="side of the square grey images")
+    train_per_class: int = param(24, help="training images per class")
+    test_per_class: int = param(12, help="test images per class")
+    labels_per_class: int = param(4, help="labeled images per class")
+
+    def build_stream(self, seed: int) -> TaskStream:
+        """Prototypes fixed by a constant seed; label choice by ``seed``."""
+        classes = self.num_tasks * self.classes_per_task
+        shape = (1, self.image_size, self.image_size)
+        protos = torch.rand((classes, *shape), generator=torch.Generator().manual_seed(1234)) * 255
+
+        def images(n: int, label: int, gen: torch.Generator) -> Tensor:
+            noisy = protos[label] + 110 * torch.randn((n, *shape), generator=gen)
+            return noisy.clamp(0, 255).to(torch.uint8)
+
+        data_gen = torch.Generator().manual_seed(4321)
+        label_gen = torch.Generator().manual_seed(seed)
+        tasks = []
+        for t in range(self.num_tasks):
+            task_classes = tuple(range(t * self.classes_per_task, (t + 1) * self.classes_per_task))
+            train_x = torch.cat([images(self.train_per_class, c, data_gen) for c in task_classes])
+            train_y = torch.tensor(task_classes).repeat_interleave(self.train_per_class)
+            test_x = torch.cat([images(self.test_per_class, c, data_gen) for c in task_classes])
+            test_y = torch.tensor(task_classes).repeat_interleave(self.test_per_class)
+            labeled = torch.cat(
+                [
+                    i * self.train_per_class + torch.randperm(self.train_per_class, generator=label_gen)[: self.labels_per_class]
+                    for i in range(len(task_classes))
+                ]
+            )
+            tasks.append(Task(id=t, classes=task_classes, train_x=train_x, test_x=test_x, test_y=test_y, oracle_y=train_y, labeled_index=labeled))
+        return TaskStream(tasks=tasks, scenario=self.scenario, num_classes=classes, input_shape=shape, transforms=SyntheticTransforms())
+
+
+class _TinyNet(nn.Module):
+    def __init__(self, inputs: int, width: int) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(inputs, width), nn.ReLU())
+        self.out_features = width
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.layers(x)
+
+
+@component
+class TinyBackbone(Backbone):
+    """A one-layer perceptron backbone for conformance tests."""
+
+    name = "tiny-mlp"
+    width: int = param(32, help="hidden units")
+
+    def build(self, input_shape: tuple[int, int, int]) -> nn.Module:
+        """Flatten, linear, ReLU."""
+        return _TinyNet(math.prod(input_shape), self.width)
+
+
+def make_registry(*classes: type) -> Registry:
+    """A registry holding the synthetic dataset, the tiny backbone and ``classes`` (kinds found by base class)."""
+    registry = Registry()
+    for cls in (SyntheticDataset, TinyBackbone, *classes):
+        kind = next(k for k, (_hook, base) in KINDS.items() if issubclass(cls, base))
+        registry.add(kind, cls, "sscl-core.testing")
+    return registry
+
+
+def tiny_config(output_dir: Path | str, method: str | dict[str, Any], overrides: list[str] = ()) -> RunConfig:
+    """A RunConfig on the synthetic stream with the tiny backbone and a short schedule."""
+    base = [
+        f"output_dir={output_dir}",
+        "dataset=synthetic",
+        "backbone=tiny-mlp",
+        "device=cpu",
+        "train.iters_per_task=12",
+        "train.batch_size=4",
+        "train.uratio=2",
+        "train.virtual_epoch_iters=5",
+    ]
+    config = load_config(overrides=[*base, *overrides])
+    config.method = {"name": method} if isinstance(method, str) else dict(method)
+    return config
+
+
+def run_tiny(registry: Registry, output_dir: Path | str, method: str | dict[str, Any], overrides: list[str] = ()) -> RunResult:
+    """Train ``method`` on the synthetic stream and return the result."""
+    return Trainer(tiny_config(output_dir, method, overrides), registry).run()
+
+
+def check_method(method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()) -> RunResult:
+    """Assert that a method trains on the synthetic stream, changes the model and is deterministic.
+
+    ``extra`` adds components it needs (e.g. its memory pool); ``overrides`` are ``--set`` style settings.
+    """
+    registry = make_registry(method_cls, *extra)
+    seen_losses: list[dict[str, float]] = []
+    first_params: list[Tensor] = []
+
+    @component
+    class _Probe(Callback):
+        name = "conformance-probe"
+
+        @hookimpl
+        def before_run(self, ctx: Any) -> None:
+            first_params.extend(p.detach().clone() for p in ctx.model.parameters())
+
+        @hookimpl
+        def after_iter(self, losses: dict[str, float]) -> None:
+            seen_losses.append(losses)
+
+    registry.add("callback", _Probe, "sscl-core.testing")
+    result = run_tiny(registry, tmp_path / "a", method_cls.name, [*overrides, "callbacks=[conformance-probe]"])
+    assert seen_losses, "the method was never trained"
+    assert all(isinstance(v, float) and math.isfinite(v) for losses in seen_losses for v in losses.values()), (
+        "forward_train returned a non-finite loss"
+    )
+    assert all(losses for losses in seen_losses), "forward_train returned no loss"
+    again = run_tiny(registry, tmp_path / "b", method_cls.name, overrides)
+    assert result.metrics["accuracy"] == again.metrics["accuracy"], "the same seed gave different accuracy matrices"
+    return result
+
+
+def check_memory_pool(pool_cls: type[MemoryPool], size: int = 16) -> None:
+    """Assert that a pool respects its size, samples what it holds, and survives a state round trip."""
+    pool = pool_cls(size=size)
+    gen = torch.Generator().manual_seed(0)
+    assert len(pool) == 0 and pool.sample(4, gen) is None
+    for start in range(0, 5 * size, 8):
+        idx = torch.arange(start, start + 8)
+        pool.add(
+            {"x": torch.full((8, 1, 4, 4), start % 255, dtype=torch.uint8), "y": idx % 3, "task_id": idx // size, "index": idx},
+            gen,
+        )
+        assert len(pool) <= size, f"pool holds {len(pool)} samples, budget {size}"
+    drawn = pool.sample(5, gen)
+    assert drawn is not None and drawn["x"].shape == (5, 1, 4, 4) and drawn["x"].dtype == torch.uint8
+    assert pool.ram_bytes() > 0
+    clone = pool_cls(size=size)
+    clone.load_state_dict(pool.state_dict())
+    assert len(clone) == len(pool)
+    a, b = pool.sample(5, torch.Generator().manual_seed(1)), clone.sample(5, torch.Generator().manual_seed(1))
+    assert all(torch.equal(a[k], b[k]) for k in a), "a restored pool samples differently"
+
+
+def check_query_strategy(strategy_cls: type[QueryStrategy]) -> None:
+    """Assert that a strategy returns distinct in-range indices within the budget."""
+    gen = torch.Generator().manual_seed(0)
+    probs = torch.softmax(torch.randn(30, 4, generator=gen), dim=1)
+    if strategy_cls.committee_size:
+        probs = probs.expand(strategy_cls.committee_size, -1, -1).contiguous()
+    chosen = strategy_cls().select(probs, 7, gen)
+    assert chosen.dtype == torch.long and len(chosen) == 7 and len(set(chosen.tolist())) == 7
+    assert int(chosen.min()) >= 0 and int(chosen.max()) < 30

@@ -1,0 +1,56 @@
+"""Config loading: defaults, YAML files, component shorthands and --set overrides."""
+
+import pytest
+
+from sscl_core import SsclError
+from sscl_core.config import RunConfig, load_config
+
+
+def test_defaults_are_the_digits_demo():
+    config = load_config()
+    assert config.dataset == {"name": "digits"}
+    assert config.method == {"name": "er"}
+    assert config.train.iters_per_task == 200 and config.train.batch_size == 8 and config.train.uratio == 7
+
+
+def test_yaml_file_and_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("seed: 3\nmethod: {name: er, replay_batch_size: 4}\ntrain: {lr: 0.1}\n")
+    config = load_config(path, ["train.lr=0.05", "method.replay_weight=0.5", "train.lr_milestones=[0.5]"])
+    assert config.seed == 3
+    assert config.method == {"name": "er", "replay_batch_size": 4, "replay_weight": 0.5}
+    assert config.train.lr == 0.05 and config.train.lr_milestones == [0.5]
+
+
+def test_component_choice_replaces_its_settings(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("method: {name: er, replay_batch_size: 4}\n")
+    assert load_config(path, [], {"method": "finetune"}).method == {"name": "finetune"}
+
+
+def test_set_on_a_shorthand_component():
+    assert load_config(overrides=["method.replay_weight=2"]).method == {"name": "er", "replay_weight": 2}
+
+
+def test_int_is_accepted_for_float_but_not_bool():
+    assert load_config(overrides=["train.lr=1"]).train.lr == 1.0
+    with pytest.raises(SsclError, match="expected a number"):
+        load_config(overrides=["train.lr=true"])
+
+
+def test_milestones_must_be_fractions():
+    with pytest.raises(SsclError, match="fractions"):
+        load_config(overrides=["train.lr_milestones=[800]"])
+
+
+def test_learning_rate_schedule_restarts_per_task():
+    train = load_config(overrides=["train.iters_per_task=1000"]).train
+    assert [train.lr_at(k) for k in (0, 799, 800, 899, 900, 999)] == pytest.approx(
+        [0.03, 0.03, 0.003, 0.003, 0.0003, 0.0003]
+    )
+
+
+def test_round_trip_through_to_dict():
+    config = load_config(overrides=["callbacks=[recorder]"])
+    assert config.to_dict()["callbacks"] == [{"name": "recorder"}]
+    assert isinstance(config, RunConfig)
