@@ -28,8 +28,14 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", help="learning method, replacing the config's")
     parser.add_argument("--dataset", help="dataset, replacing the config's")
     parser.add_argument("--backbone", help="backbone, replacing the config's")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                        help="override a setting, e.g. --set train.iters_per_task=100 (repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a setting, e.g. --set train.iters_per_task=100 (repeatable)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,7 +137,11 @@ def command_list(args: argparse.Namespace) -> None:
     """List components of one kind."""
     registry, kind = load_registry(), kind_of(args.kind)
     rows = [
-        {"name": name, "distribution": registry.distribution_of(kind, name), "summary": _summary(registry.get(kind, name))}
+        {
+            "name": name,
+            "distribution": registry.distribution_of(kind, name),
+            "summary": _summary(registry.get(kind, name)),
+        }
         for name in registry.names(kind)
     ]
     if args.json:

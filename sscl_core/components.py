@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import attrs
 
@@ -130,9 +131,7 @@ def build(cls: type[T], values: dict[str, Any], where: str) -> T:
     for key, value in values.items():
         if key not in fields:
             allowed = ", ".join(fields) or "none"
-            raise SsclError(
-                f"{where}: unknown setting '{key}' (allowed: {allowed}){close_match(str(key), fields)}"
-            )
+            raise SsclError(f"{where}: unknown setting '{key}' (allowed: {allowed}){close_match(str(key), fields)}")
         kwargs[key] = coerce(value, fields[key].type, f"{where}.{key}")
     try:
         return cls(**kwargs)
@@ -167,7 +166,9 @@ def describe_fields(cls: type) -> list[dict[str, Any]]:
             default = f.default.factory()
         else:
             default = f.default
-        rows.append({"name": f.name, "type": _type_name(f.type), "default": default, "help": f.metadata.get("help", "")})
+        rows.append(
+            {"name": f.name, "type": _type_name(f.type), "default": default, "help": f.metadata.get("help", "")}
+        )
     return rows
 
 

@@ -41,11 +41,15 @@ class TrainConfig:
     momentum: float = param(0.9, help="SGD momentum", validator=attrs.validators.ge(0.0))
     weight_decay: float = param(5e-4, help="SGD weight decay", validator=attrs.validators.ge(0.0))
     lr_milestones: list[float] = param(
-        [0.8, 0.9], help="fractions of each task where the learning rate is multiplied by lr_gamma", validator=_fractions
+        [0.8, 0.9],
+        help="fractions of each task where the learning rate is multiplied by lr_gamma",
+        validator=_fractions,
     )
     lr_gamma: float = param(0.1, help="learning-rate factor at each milestone", validator=_positive)
     grad_clip_norm: float | None = param(None, help="clip the gradient norm to this value (null: no clipping)")
-    virtual_epoch_iters: int = param(100, help="iterations per virtual epoch (before_epoch/after_epoch)", validator=_positive)
+    virtual_epoch_iters: int = param(
+        100, help="iterations per virtual epoch (before_epoch/after_epoch)", validator=_positive
+    )
     eval_batch_size: int = param(512, help="batch size of evaluation", validator=_positive)
     log_every: int = param(50, help="write losses to events.jsonl every this many iterations", validator=_positive)
 

@@ -17,7 +17,9 @@ class Dataset:
     """
 
     name: ClassVar[str]
-    scenario: str = param("task-il", help="continual scenario: task-il, class-il or domain-il", validator=one_of(*SCENARIOS))
+    scenario: str = param(
+        "task-il", help="continual scenario: task-il, class-il or domain-il", validator=one_of(*SCENARIOS)
+    )
 
     def build_stream(self, seed: int) -> TaskStream:
         """Load the data and split it into tasks; ``seed`` fixes class order and label choices."""

@@ -70,7 +70,9 @@ def load_plugins() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
         dist = ep.dist.name if ep.dist else "?"
         if allowed is not None and canonicalize_name(dist) not in allowed:
             continue
-        info = PluginInfo(distribution=dist, version=ep.dist.version if ep.dist else "?", entry_point=ep.name, module=ep.value)
+        info = PluginInfo(
+            distribution=dist, version=ep.dist.version if ep.dist else "?", entry_point=ep.name, module=ep.value
+        )
         infos.append(info)
         info.error = _core_requirement_error(ep)
         if info.error:
@@ -94,4 +96,6 @@ def load_plugins() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
 
 
 def _hookimpls_of(pm: pluggy.PluginManager, plugin: Any) -> list[pluggy.HookImpl]:
-    return [impl for caller in pm.get_hookcallers(plugin) or [] for impl in caller.get_hookimpls() if impl.plugin is plugin]
+    return [
+        impl for caller in pm.get_hookcallers(plugin) or [] for impl in caller.get_hookimpls() if impl.plugin is plugin
+    ]

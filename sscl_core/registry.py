@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-import pluggy
 
 from sscl_core.backbone import Backbone
 from sscl_core.callback import Callback

@@ -89,12 +89,29 @@ class SyntheticDataset(Dataset):
             test_y = torch.tensor(task_classes).repeat_interleave(self.test_per_class)
             labeled = torch.cat(
                 [
-                    i * self.train_per_class + torch.randperm(self.train_per_class, generator=label_gen)[: self.labels_per_class]
+                    i * self.train_per_class
+                    + torch.randperm(self.train_per_class, generator=label_gen)[: self.labels_per_class]
                     for i in range(len(task_classes))
                 ]
             )
-            tasks.append(Task(id=t, classes=task_classes, train_x=train_x, test_x=test_x, test_y=test_y, oracle_y=train_y, labeled_index=labeled))
-        return TaskStream(tasks=tasks, scenario=self.scenario, num_classes=classes, input_shape=shape, transforms=SyntheticTransforms())
+            tasks.append(
+                Task(
+                    id=t,
+                    classes=task_classes,
+                    train_x=train_x,
+                    test_x=test_x,
+                    test_y=test_y,
+                    oracle_y=train_y,
+                    labeled_index=labeled,
+                )
+            )
+        return TaskStream(
+            tasks=tasks,
+            scenario=self.scenario,
+            num_classes=classes,
+            input_shape=shape,
+            transforms=SyntheticTransforms(),
+        )
 
 
 class _TinyNet(nn.Module):
@@ -145,12 +162,16 @@ def tiny_config(output_dir: Path | str, method: str | dict[str, Any], overrides:
     return config
 
 
-def run_tiny(registry: Registry, output_dir: Path | str, method: str | dict[str, Any], overrides: list[str] = ()) -> RunResult:
+def run_tiny(
+    registry: Registry, output_dir: Path | str, method: str | dict[str, Any], overrides: list[str] = ()
+) -> RunResult:
     """Train ``method`` on the synthetic stream and return the result."""
     return Trainer(tiny_config(output_dir, method, overrides), registry).run()
 
 
-def check_method(method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()) -> RunResult:
+def check_method(
+    method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()
+) -> RunResult:
     """Assert that a method trains on the synthetic stream, changes the model and is deterministic.
 
     ``extra`` adds components it needs (e.g. its memory pool); ``overrides`` are ``--set`` style settings.
@@ -191,7 +212,12 @@ def check_memory_pool(pool_cls: type[MemoryPool], size: int = 16) -> None:
     for start in range(0, 5 * size, 8):
         idx = torch.arange(start, start + 8)
         pool.add(
-            {"x": torch.full((8, 1, 4, 4), start % 255, dtype=torch.uint8), "y": idx % 3, "task_id": idx // size, "index": idx},
+            {
+                "x": torch.full((8, 1, 4, 4), start % 255, dtype=torch.uint8),
+                "y": idx % 3,
+                "task_id": idx // size,
+                "index": idx,
+            },
             gen,
         )
         assert len(pool) <= size, f"pool holds {len(pool)} samples, budget {size}"

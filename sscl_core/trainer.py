@@ -8,9 +8,10 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import attrs
 import pluggy

@@ -47,7 +47,9 @@ def test_unknown_top_level_key(sscl, tmp_path):
 
 
 def test_unknown_nested_key(sscl):
-    assert_one_line_error(sscl("run", "--set", "train.iter_per_task=3"), "config.train", "did you mean 'iters_per_task'")
+    assert_one_line_error(
+        sscl("run", "--set", "train.iter_per_task=3"), "config.train", "did you mean 'iters_per_task'"
+    )
 
 
 def test_wrong_type(sscl):
@@ -68,7 +70,17 @@ def test_unknown_component_with_close_match(sscl):
 
 def test_unknown_component_parameter(sscl):
     assert_one_line_error(
-        sscl("run", "--dataset", "synthetic", "--backbone", "tiny-mlp", "--method", "task-only", "--set", "dataset.num_task=3"),
+        sscl(
+            "run",
+            "--dataset",
+            "synthetic",
+            "--backbone",
+            "tiny-mlp",
+            "--method",
+            "task-only",
+            "--set",
+            "dataset.num_task=3",
+        ),
         "dataset 'synthetic': unknown setting 'num_task'",
         "did you mean 'num_tasks'",
     )
@@ -76,7 +88,17 @@ def test_unknown_component_parameter(sscl):
 
 def test_method_incompatible_with_scenario(sscl):
     assert_one_line_error(
-        sscl("run", "--dataset", "synthetic", "--backbone", "tiny-mlp", "--method", "task-only", "--set", "dataset.scenario=class-il"),
+        sscl(
+            "run",
+            "--dataset",
+            "synthetic",
+            "--backbone",
+            "tiny-mlp",
+            "--method",
+            "task-only",
+            "--set",
+            "dataset.scenario=class-il",
+        ),
         "method 'task-only' supports task-il",
         "class-il",
     )
@@ -84,7 +106,17 @@ def test_method_incompatible_with_scenario(sscl):
 
 def test_bad_scenario_value(sscl):
     assert_one_line_error(
-        sscl("run", "--dataset", "synthetic", "--backbone", "tiny-mlp", "--method", "task-only", "--set", "dataset.scenario=class"),
+        sscl(
+            "run",
+            "--dataset",
+            "synthetic",
+            "--backbone",
+            "tiny-mlp",
+            "--method",
+            "task-only",
+            "--set",
+            "dataset.scenario=class",
+        ),
         "scenario must be one of",
         "did you mean 'class-il'",
     )

@@ -1,8 +1,9 @@
 """The trainer calls every lifecycle hook, in order, with the documented arguments."""
 
+import torch.nn.functional as F
+
 from sscl_core import Callback, Method, component, hookimpl, testing
 from sscl_core.hookspecs import LIFECYCLE_HOOKS
-import torch.nn.functional as F
 
 CALLS = []
 

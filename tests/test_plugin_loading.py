@@ -31,7 +31,9 @@ def make_distribution(root, dist, module, source, requires=()):
     (root / f"{module}.py").write_text(textwrap.dedent(source))
     info = root / f"{dist.replace('-', '_')}-1.2.3.dist-info"
     info.mkdir()
-    metadata = f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n" + "".join(f"Requires-Dist: {r}\n" for r in requires)
+    metadata = f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n" + "".join(
+        f"Requires-Dist: {r}\n" for r in requires
+    )
     (info / "METADATA").write_text(metadata)
     (info / "entry_points.txt").write_text(f"[sscl]\nmain = {module}\n")
 
@@ -98,7 +100,11 @@ def test_module_level_lifecycle_hook_is_refused(site, monkeypatch):
 
 def test_core_requirement_is_checked(site, monkeypatch):
     make_distribution(
-        site, "future-plugin", "future_plugin", METHOD_MODULE.format(cls="F", method="future"), requires=["sscl-core>=99"]
+        site,
+        "future-plugin",
+        "future_plugin",
+        METHOD_MODULE.format(cls="F", method="future"),
+        requires=["sscl-core>=99"],
     )
     only(monkeypatch, "future-plugin")
     registry = load_registry()

@@ -18,7 +18,10 @@ def test_run_directory_contents(tmp_path):
         matrix = metrics["accuracy"][protocol]
         assert len(matrix) == 2 and matrix[0][1] is None and all(0 <= v <= 100 for v in matrix[1])
         assert set(metrics["summary"][protocol]) == {
-            "mean_average_accuracy", "final_average_accuracy", "average_forgetting", "backward_transfer",
+            "mean_average_accuracy",
+            "final_average_accuracy",
+            "average_forgetting",
+            "backward_transfer",
         }
     timing = metrics["timing"]
     assert [len(t) for t in timing["iteration_seconds"]] == [12, 12]

@@ -18,7 +18,9 @@ class ExperienceReplay(Method):
 
     name = "er"
     uses_memory_pool = True
-    replay_batch_size: int = param(8, help="samples drawn from the pool per iteration", validator=attrs.validators.ge(1))
+    replay_batch_size: int = param(
+        8, help="samples drawn from the pool per iteration", validator=attrs.validators.ge(1)
+    )
     replay_weight: float = param(1.0, help="weight of the replay loss", validator=attrs.validators.ge(0.0))
 
     def forward_train(self, batch: SemiBatch, ctx: RunContext) -> dict[str, Tensor]:

@@ -33,7 +33,7 @@ class ReservoirPool(MemoryPool):
         return self.count
 
     def _keys(self, samples: Samples) -> list[tuple[int, int]]:
-        return list(zip(samples["task_id"].tolist(), samples["index"].tolist()))
+        return list(zip(samples["task_id"].tolist(), samples["index"].tolist(), strict=True))
 
     def add(self, samples: Samples, generator: torch.Generator) -> None:
         """Offer each new sample to the reservoir."""
