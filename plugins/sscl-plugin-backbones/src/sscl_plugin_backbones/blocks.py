@@ -1,10 +1,18 @@
-"""Pieces shared by the backbones: initialization, pooled feature networks, CIFAR-stem adaptation of
-torchvision networks, attention blocks (squeeze-and-excitation, CBAM) and residual blocks."""
+"""Pieces shared by the backbones.
+
+Initialization, pooled feature networks, CIFAR-stem adaptation of torchvision networks, attention blocks
+(squeeze-and-excitation, CBAM) and residual blocks.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import torch
 from torch import Tensor, nn
 from torchvision.models import ResNet
+from torchvision.models.resnet import Bottleneck
+from torchvision.ops import SqueezeExcitation
 
 
 def init_weights(module: nn.Module) -> None:
@@ -71,3 +79,121 @@ def cifar_stem_resnet(model: ResNet, in_channels: int) -> ResNet:
     model.out_features = int(model.fc.in_features)
     model.fc = nn.Identity()
     return model
+
+
+def squeeze_excitation(channels: int, reduction: int = 16) -> nn.Module:
+    """Squeeze-and-excitation (Hu et al. 2018): channels rescaled by a gate computed from their spatial means."""
+    return SqueezeExcitation(channels, max(1, channels // reduction))
+
+
+class ChannelGate(nn.Module):
+    """CBAM's channel attention: a shared two-layer MLP over average- and max-pooled channels, sigmoid gate."""
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.mlp = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, channels, 1))
+
+    def forward(self, maps: Tensor) -> Tensor:
+        """``maps`` scaled per channel."""
+        average = self.mlp(maps.mean(dim=(2, 3), keepdim=True))
+        maximum = self.mlp(maps.amax(dim=(2, 3), keepdim=True))
+        return maps * torch.sigmoid(average + maximum)
+
+
+class SpatialGate(nn.Module):
+    """CBAM's spatial attention: a 7x7 convolution over the channel mean and max, sigmoid gate."""
+
+    def __init__(self, kernel_size: int = 7) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+        self.norm = nn.BatchNorm2d(1)
+
+    def forward(self, maps: Tensor) -> Tensor:
+        """``maps`` scaled per position."""
+        pooled = torch.cat([maps.mean(dim=1, keepdim=True), maps.amax(dim=1, keepdim=True)], dim=1)
+        return maps * torch.sigmoid(self.norm(self.conv(pooled)))
+
+
+def cbam(channels: int, reduction: int = 16) -> nn.Module:
+    """Convolutional block attention module (Woo et al. 2018): channel gate, then spatial gate."""
+    return nn.Sequential(ChannelGate(channels, reduction), SpatialGate())
+
+
+def add_block_attention(model: ResNet, attention: Callable[[int], nn.Module]) -> ResNet:
+    """Put ``attention(channels)`` at the end of every residual branch of a torchvision ResNet, in place
+    (after the branch's last BatchNorm, before the addition), as SE-ResNet and CBAM-ResNet do; the whole
+    network is then initialized afresh with ``init_weights``."""
+    for stage in (model.layer1, model.layer2, model.layer3, model.layer4):
+        for block in stage:
+            if isinstance(block, Bottleneck):
+                block.bn3 = nn.Sequential(block.bn3, attention(block.bn3.num_features))
+            else:
+                block.bn2 = nn.Sequential(block.bn2, attention(block.bn2.num_features))
+    init_weights(model)
+    return model
+
+
+def bottleneck_stage(
+    in_channels: int, planes: int, blocks: int, stride: int, groups: int = 1, base_width: int = 64
+) -> nn.Sequential:
+    """A stage of torchvision bottleneck blocks (grouped for ResNeXt); the first block has ``stride`` and a
+    projection shortcut when needed. Output channels: ``planes * 4``."""
+    out_channels = planes * Bottleneck.expansion
+    projection = None
+    if stride != 1 or in_channels != out_channels:
+        projection = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+        )
+    layers = [Bottleneck(in_channels, planes, stride, projection, groups=groups, base_width=base_width)]
+    layers += [Bottleneck(out_channels, planes, groups=groups, base_width=base_width) for _ in range(blocks - 1)]
+    return nn.Sequential(*layers)
+
+
+class PreActBlock(nn.Module):
+    """A pre-activation residual block (He et al. 2016, as in wide ResNets): BN-ReLU-conv3x3 twice, with a
+    1x1 projection of the pre-activated input when the shape changes."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.norm1 = nn.BatchNorm2d(in_channels)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.norm2 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.projection = None
+        if stride != 1 or in_channels != out_channels:
+            self.projection = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+
+    def forward(self, maps: Tensor) -> Tensor:
+        """The block's output maps."""
+        activated = torch.relu(self.norm1(maps))
+        shortcut = maps if self.projection is None else self.projection(activated)
+        branch = self.conv2(torch.relu(self.norm2(self.conv1(activated))))
+        return branch + shortcut
+
+
+class PreActBottleneck(nn.Module):
+    """A pre-activation bottleneck residual unit: BN-ReLU-conv1x1, BN-ReLU-conv3x3 (``stride``),
+    BN-ReLU-conv1x1 with a quarter of ``out_channels`` inside; 1x1 projection when the shape changes."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__()
+        inner = max(1, out_channels // 4)
+        self.norm1 = nn.BatchNorm2d(in_channels)
+        self.conv1 = nn.Conv2d(in_channels, inner, 1, bias=False)
+        self.norm2 = nn.BatchNorm2d(inner)
+        self.conv2 = nn.Conv2d(inner, inner, 3, stride=stride, padding=1, bias=False)
+        self.norm3 = nn.BatchNorm2d(inner)
+        self.conv3 = nn.Conv2d(inner, out_channels, 1, bias=False)
+        self.projection = None
+        if stride != 1 or in_channels != out_channels:
+            self.projection = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+
+    def forward(self, maps: Tensor) -> Tensor:
+        """The unit's output maps."""
+        activated = torch.relu(self.norm1(maps))
+        shortcut = maps if self.projection is None else self.projection(activated)
+        branch = self.conv1(activated)
+        branch = self.conv2(torch.relu(self.norm2(branch)))
+        branch = self.conv3(torch.relu(self.norm3(branch)))
+        return branch + shortcut

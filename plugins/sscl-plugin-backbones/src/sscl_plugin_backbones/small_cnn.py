@@ -12,8 +12,10 @@ from sscl_plugin_backbones.sized import SizedBackbone
 
 @component
 class SmallCNN(SizedBackbone):
-    """Conv3x3-BatchNorm-ReLU blocks doubling the channels from ``width``, each followed by 2x2 max-pooling
-    while the feature map stays at least ``min_pool_size`` a side, then global average pooling.
+    """Small CNN of conv-BatchNorm-ReLU blocks; the default backbone for 8 and 28 px grey images.
+
+    Conv3x3-BatchNorm-ReLU blocks double the channels from ``width``; each is followed by 2x2 max-pooling
+    while the feature map stays at least ``min_pool_size`` a side; global average pooling closes it.
 
     BatchNorm is what keeps it stable under SGD lr 0.03, momentum 0.9 and batch 8 (see BENCHMARKS.md).
     Features: ``width * 2 ** (blocks - 1)``.
