@@ -130,8 +130,8 @@ class SplitSemiDataset(Dataset):
         None, help="number of tasks (null: as many as the classes allow)", validator=_positive
     )
     class_order: str | list[int] = param(
-        "random",
-        help="'random' (shuffled by the run seed), 'natural' (0, 1, 2, ...) or a list of class ids, taken in order",
+        "natural",
+        help="'natural' (0, 1, 2, ...: the papers' split), 'random' (shuffled by the run seed) or a list of class ids",
         validator=_check_class_order,
     )
     labels_per_class: int = param(
