@@ -51,7 +51,7 @@ def _type_name(tp: Any) -> str:
         return " or ".join(_type_name(a) for a in typing.get_args(tp))
     if origin in (list, tuple):
         args = [a for a in typing.get_args(tp) if a is not Ellipsis]
-        return f"a list of {_type_name(args[0])}" if args else "a list"
+        return f"a list, each {_type_name(args[0])}" if args else "a list"
     if tp is type(None):
         return "null"
     if tp is float:

@@ -16,7 +16,18 @@ def example_site(tmp_path_factory):
     """The example package installed (as a wheel, not editable) into a private folder put on PYTHONPATH."""
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", target, EXAMPLE],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            target,
+            EXAMPLE,
+        ],
         check=True,
         capture_output=True,
     )
