@@ -70,7 +70,9 @@ class RunConfig:
     dataset: dict[str, Any] = param({"name": "digits"}, help="dataset component and its settings")
     backbone: dict[str, Any] = param({"name": "small-cnn"}, help="backbone component and its settings")
     method: dict[str, Any] = param({"name": "er"}, help="learning method and its settings")
-    memory_pool: dict[str, Any] | None = param(None, help="memory pool for replay methods (default: the method's)")
+    memory_pool: dict[str, Any] | None = param(
+        None, help="memory pool for replay methods; without a name, settings of the method's default pool"
+    )
     callbacks: list[dict[str, Any]] = param([], help="callback components")
     train: TrainConfig = attrs.field(factory=TrainConfig, metadata={"help": "training schedule"})
 
@@ -79,10 +81,10 @@ class RunConfig:
         return hyperparameters(self)
 
 
-def _component_spec(value: Any, where: str) -> dict[str, Any]:
+def _component_spec(value: Any, where: str, name_required: bool = True) -> dict[str, Any]:
     if isinstance(value, str):
         return {"name": value}
-    if isinstance(value, dict) and isinstance(value.get("name"), str):
+    if isinstance(value, dict) and (isinstance(value.get("name"), str) or ("name" not in value and not name_required)):
         return dict(value)
     raise SsclError(f"{where}: expected a component name or a mapping with a 'name', got {value!r}")
 
@@ -92,7 +94,7 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
     data = copy.deepcopy(raw)
     for section in COMPONENT_SECTIONS:
         if data.get(section) is not None:
-            data[section] = _component_spec(data[section], section)
+            data[section] = _component_spec(data[section], section, name_required=section != "memory_pool")
     if "callbacks" in data:
         if not isinstance(data["callbacks"], list):
             raise SsclError(f"callbacks: expected a list of components, got {data['callbacks']!r}")
@@ -135,9 +137,6 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     node = data
     for i, part in enumerate(parts[:-1]):
         child = node.get(part)
-        if isinstance(child, str) and parts[:1] != ["callbacks"] and i == 0:
-            child = {"name": child}
-            node[part] = child
         if child is None:
             child = {}
             node[part] = child
@@ -166,4 +165,5 @@ def load_config(
             data[section] = {"name": name}
     for assignment in overrides:
         apply_override(data, assignment)
-    return build(RunConfig, normalize(data), "config")
+        data = normalize(data)
+    return build(RunConfig, data, "config")

@@ -55,9 +55,18 @@ def resolve_components(config: RunConfig, registry: Registry) -> Components:
         )
     pool = None
     if method.uses_memory_pool:
-        pool = registry.create("memory_pool", config.memory_pool or dict(method.default_memory_pool))
+        pool = registry.create("memory_pool", _pool_spec(config.memory_pool, method))
     callbacks = [registry.create("callback", spec) for spec in config.callbacks]
     return Components(dataset=dataset, backbone=backbone, method=method, memory_pool=pool, callbacks=callbacks)
+
+
+def _pool_spec(spec: dict[str, Any] | None, method: Method) -> dict[str, Any]:
+    """The configured pool, completed by the method's default pool when the name is left out or the same."""
+    default = dict(method.default_memory_pool)
+    spec = dict(spec or {})
+    if spec.get("name", default["name"]) == default["name"]:
+        return {**default, **spec}
+    return spec
 
 
 def resolve_device(name: str) -> torch.device:

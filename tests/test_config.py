@@ -54,3 +54,16 @@ def test_round_trip_through_to_dict():
     config = load_config(overrides=["callbacks=[recorder]"])
     assert config.to_dict()["callbacks"] == [{"name": "recorder"}]
     assert isinstance(config, RunConfig)
+
+
+def test_memory_pool_settings_without_a_name_complete_the_methods_default(tmp_path):
+    from sscl_core import testing
+    from sscl_plugin_cl.er import ExperienceReplay
+    from sscl_plugin_cl.reservoir import ReservoirPool
+
+    registry = testing.make_registry(ExperienceReplay, ReservoirPool)
+    config = testing.tiny_config(tmp_path, "er", ["memory_pool.size=7"])
+    from sscl_core.resolve import resolve_components
+
+    pool = resolve_components(config, registry).memory_pool
+    assert isinstance(pool, ReservoirPool) and pool.size == 7
