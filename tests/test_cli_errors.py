@@ -17,18 +17,13 @@ class TaskOnly(Method):
         return {"ce": F.cross_entropy(ctx.model(batch.x), batch.y)}
 
 
-@pytest.fixture
-def sscl(monkeypatch, tmp_path, capsys):
-    """Run the CLI in-process against the synthetic registry; return (exit code, stdout, stderr)."""
+@pytest.fixture(autouse=True)
+def synthetic_registry(monkeypatch):
+    """The CLI sees the synthetic dataset, the tiny backbone and a task-IL-only method."""
     monkeypatch.setattr(cli, "load_registry", lambda: testing.make_registry(TaskOnly))
-    monkeypatch.chdir(tmp_path)
 
-    def run(*argv):
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
 
-    return run
+SYNTHETIC = ("--dataset", "synthetic", "--backbone", "tiny-mlp", "--method", "task-only")
 
 
 def assert_one_line_error(result, *fragments):
@@ -62,7 +57,7 @@ def test_wrong_value(sscl):
 
 def test_unknown_component_with_close_match(sscl):
     assert_one_line_error(
-        sscl("run", "--dataset", "synthetc", "--backbone", "tiny-mlp", "--method", "task-only"),
+        sscl("run", "--dataset", "synthetc", *SYNTHETIC[2:]),
         "unknown dataset 'synthetc'",
         "did you mean 'synthetic'",
     )
@@ -155,6 +150,6 @@ def test_unknown_kind(sscl):
 
 def test_unknown_device(sscl):
     assert_one_line_error(
-        sscl("run", "--dataset", "synthetic", "--backbone", "tiny-mlp", "--method", "task-only", "--set", "device=tpu"),
+        sscl("run", *SYNTHETIC, "--set", "device=tpu"),
         "device",
     )

@@ -2,23 +2,6 @@
 
 import json
 
-import pytest
-
-from sscl_core import cli
-
-
-@pytest.fixture
-def sscl(tmp_path, monkeypatch, capsys):
-    """Run the CLI in-process in an empty folder; return (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(*argv):
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
 
 def test_default_run_prints_the_results(sscl, tmp_path):
     code, out, err = sscl("run", "--set", "train.iters_per_task=25")

@@ -17,6 +17,7 @@ import pytest
 import torch
 from torchvision.io import write_jpeg
 
+from sscl_core import SsclError
 from sscl_plugin_datasets import cache
 
 MNIST_TRAIN_PER_CLASS = 8
@@ -186,6 +187,22 @@ def tiny_root(tmp_path: Path) -> Path:
             annotations.append(f"{name}\t{wnid}\t0\t0\t63\t63")
     (root / "val" / "val_annotations.txt").write_text("\n".join(annotations) + "\n")
     return root
+
+
+@pytest.fixture
+def one_line_error():
+    """Assert that building a dataset's stream fails with a one-line SsclError holding each text; return it."""
+
+    def check(dataset, *texts: str) -> str:
+        with pytest.raises(SsclError) as caught:
+            dataset.build_stream(0)
+        message = str(caught.value)
+        assert "\n" not in message
+        for text in texts:
+            assert text in message
+        return message
+
+    return check
 
 
 @pytest.fixture

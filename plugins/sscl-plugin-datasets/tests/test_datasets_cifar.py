@@ -9,20 +9,9 @@ import numpy
 import pytest
 import torch
 
-from sscl_core import SsclError
 from sscl_plugin_datasets.cifar import Cifar10, Cifar100
 from sscl_plugin_datasets.errors import FileFormatError
 from sscl_plugin_datasets.safe_pickle import load_restricted
-
-
-def one_line_error(dataset, *texts: str) -> str:
-    with pytest.raises(SsclError) as caught:
-        dataset.build_stream(0)
-    message = str(caught.value)
-    assert "\n" not in message
-    for text in texts:
-        assert text in message
-    return message
 
 
 def test_cifar10_stream(cifar10_root, formats):
@@ -72,7 +61,7 @@ class RunsACommand:
 
 
 @pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
-def test_a_tampered_batch_is_refused_without_running_code(cifar10_root, tmp_path, formats, protocol):
+def test_a_tampered_batch_is_refused_without_running_code(cifar10_root, tmp_path, formats, protocol, one_line_error):
     marker = tmp_path / "pwned"
     batch = cifar10_root / "cifar-10-batches-py" / "data_batch_3"
     formats.dump(batch, {b"labels": [0], b"data": RunsACommand(f"touch {marker}")}, protocol=protocol)
@@ -96,19 +85,19 @@ def test_restricted_unpickler_refuses_other_globals(tmp_path, payload):
         load_restricted(path)
 
 
-def test_truncated_batch_is_refused(cifar10_root):
+def test_truncated_batch_is_refused(cifar10_root, one_line_error):
     batch = cifar10_root / "cifar-10-batches-py" / "test_batch"
     batch.write_bytes(batch.read_bytes()[:1000])
     one_line_error(Cifar10(root=str(cifar10_root)), str(batch), "not a valid pickle")
 
 
-def test_wrong_row_size_is_refused(cifar10_root, formats):
+def test_wrong_row_size_is_refused(cifar10_root, formats, one_line_error):
     batch = cifar10_root / "cifar-10-batches-py" / "data_batch_1"
     formats.dump(batch, {b"labels": [0, 1], b"data": numpy.zeros((2, 100), dtype=numpy.uint8)}, protocol=2)
     one_line_error(Cifar10(root=str(cifar10_root)), str(batch), "expected uint8 rows of 3072 values")
 
 
-def test_missing_entry_and_bad_labels_are_refused(cifar10_root, formats):
+def test_missing_entry_and_bad_labels_are_refused(cifar10_root, formats, one_line_error):
     batch = cifar10_root / "cifar-10-batches-py" / "data_batch_4"
     formats.dump(batch, {b"data": formats.cifar_rows([0], 1)}, protocol=2)
     one_line_error(Cifar10(root=str(cifar10_root)), str(batch), "has no 'labels' entry")
@@ -116,7 +105,7 @@ def test_missing_entry_and_bad_labels_are_refused(cifar10_root, formats):
     one_line_error(Cifar10(root=str(cifar10_root)), str(batch), "labels must lie in 0..9")
 
 
-def test_missing_batch_and_missing_folder_are_named(cifar10_root, tmp_path):
+def test_missing_batch_and_missing_folder_are_named(cifar10_root, tmp_path, one_line_error):
     (cifar10_root / "cifar-10-batches-py" / "data_batch_5").unlink()
     one_line_error(Cifar10(root=str(cifar10_root)), "data_batch_5", "missing", "cifar-10-python.tar.gz")
     one_line_error(Cifar100(root=str(tmp_path)), str(tmp_path / "cifar-100-python"), "cifar-100-python.tar.gz")

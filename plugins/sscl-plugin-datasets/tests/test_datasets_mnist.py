@@ -9,20 +9,9 @@ import numpy
 import pytest
 import torch
 
-from sscl_core import SsclError
 from sscl_plugin_datasets.mnist import FashionMnist, Mnist
 
 REAL_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-
-
-def one_line_error(dataset, *texts: str) -> str:
-    with pytest.raises(SsclError) as caught:
-        dataset.build_stream(0)
-    message = str(caught.value)
-    assert "\n" not in message
-    for text in texts:
-        assert text in message
-    return message
 
 
 def test_mnist_stream_from_gzip_files(mnist_root, formats):
@@ -50,42 +39,42 @@ def test_fashion_mnist_reads_any_root(mnist_root):
     assert stream.class_names[0] == "T-shirt/top" and stream[0].classes == (0, 1)
 
 
-def test_mnist_without_root_says_how_to_get_it():
+def test_mnist_without_root_says_how_to_get_it(one_line_error):
     message = one_line_error(Mnist(), "mnist: dataset.root", "not set", "set dataset.root")
     assert "t10k-images-idx3-ubyte.gz" in message
 
 
-def test_missing_root_names_the_path(tmp_path):
+def test_missing_root_names_the_path(tmp_path, one_line_error):
     one_line_error(Mnist(root=str(tmp_path / "nowhere")), str(tmp_path / "nowhere"), "no such folder")
     one_line_error(
         FashionMnist(root=str(tmp_path / "nowhere")), str(tmp_path / "nowhere"), "apt-get install dataset-fashion-mnist"
     )
 
 
-def test_missing_file_names_it(mnist_root):
+def test_missing_file_names_it(mnist_root, one_line_error):
     (mnist_root / "t10k-labels-idx1-ubyte.gz").unlink()
     one_line_error(Mnist(root=str(mnist_root)), str(mnist_root / "t10k-labels-idx1-ubyte.gz"), "missing")
 
 
-def test_truncated_gzip_is_refused(mnist_root):
+def test_truncated_gzip_is_refused(mnist_root, one_line_error):
     path = mnist_root / "train-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:500])
     one_line_error(Mnist(root=str(mnist_root)), str(path), "gzip")
 
 
-def test_truncated_data_is_refused(mnist_root):
+def test_truncated_data_is_refused(mnist_root, one_line_error):
     path = mnist_root / "train-images-idx3-ubyte.gz"
     path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())[:-100]))
     one_line_error(Mnist(root=str(mnist_root)), str(path), "truncated")
 
 
-def test_bad_magic_is_refused(mnist_root, formats):
+def test_bad_magic_is_refused(mnist_root, formats, one_line_error):
     path = mnist_root / "train-labels-idx1-ubyte.gz"
     formats.write_idx(path, numpy.zeros((80, 2), dtype=numpy.uint8))
     one_line_error(Mnist(root=str(mnist_root)), str(path), "magic number is 0x00000802, expected 0x00000801")
 
 
-def test_label_count_must_match(mnist_root, formats):
+def test_label_count_must_match(mnist_root, formats, one_line_error):
     path = mnist_root / "t10k-labels-idx1-ubyte.gz"
     formats.write_idx(path, numpy.zeros(7, dtype=numpy.uint8))
     one_line_error(Mnist(root=str(mnist_root)), str(path), "7 labels for the 30 images")

@@ -5,20 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sscl_core import SsclError
 from sscl_plugin_datasets.tinyimagenet import TinyImageNet
 
 pytestmark = pytest.mark.filterwarnings("ignore:The image decoding and encoding capabilities:DeprecationWarning")
-
-
-def one_line_error(dataset, *texts: str) -> str:
-    with pytest.raises(SsclError) as caught:
-        dataset.build_stream(0)
-    message = str(caught.value)
-    assert "\n" not in message
-    for text in texts:
-        assert text in message
-    return message
 
 
 def test_tiny_tree_loads_sorted_classes_with_names(tiny_root, formats):
@@ -47,29 +36,29 @@ def test_stream_of_the_tree(tiny_root):
         assert len(task.labeled_index) == 2 and set(task.test_y.tolist()) == set(task.classes)
 
 
-def test_missing_annotations_are_named(tiny_root):
+def test_missing_annotations_are_named(tiny_root, one_line_error):
     (tiny_root / "val" / "val_annotations.txt").unlink()
     one_line_error(TinyImageNet(root=str(tiny_root)), "val_annotations.txt", "missing", "tiny-imagenet-200.zip")
 
 
-def test_corrupt_jpeg_is_named(tiny_root):
+def test_corrupt_jpeg_is_named(tiny_root, one_line_error):
     bad = tiny_root / "train" / "n03" / "images" / "n03_2.JPEG"
     bad.write_bytes(bad.read_bytes()[:40])
     one_line_error(TinyImageNet(root=str(tiny_root)), str(bad), "not a readable image")
 
 
-def test_wrong_image_size_is_named(tiny_root, formats):
+def test_wrong_image_size_is_named(tiny_root, formats, one_line_error):
     small = tiny_root / "val" / "images" / "val_n01_0.JPEG"
     formats.jpeg(small, 10, size=32)
     one_line_error(TinyImageNet(root=str(tiny_root)), str(small), "is 32x32 pixels, expected 64x64")
 
 
-def test_unknown_class_in_annotations_is_named(tiny_root):
+def test_unknown_class_in_annotations_is_named(tiny_root, one_line_error):
     annotations = tiny_root / "val" / "val_annotations.txt"
     annotations.write_text(annotations.read_text() + "val_n01_0.JPEG\tn77\t0\t0\t1\t1\n")
     one_line_error(TinyImageNet(root=str(tiny_root)), str(annotations), "line 7 names class n77")
 
 
-def test_missing_class_folder_is_named(tiny_root):
+def test_missing_class_folder_is_named(tiny_root, one_line_error):
     (tiny_root / "wnids.txt").write_text("n01\nn02\nn03\nn04\n")
     one_line_error(TinyImageNet(root=str(tiny_root)), str(tiny_root / "train" / "n04" / "images"), "no such folder")
