@@ -65,17 +65,7 @@ def test_unknown_component_with_close_match(sscl):
 
 def test_unknown_component_parameter(sscl):
     assert_one_line_error(
-        sscl(
-            "run",
-            "--dataset",
-            "synthetic",
-            "--backbone",
-            "tiny-mlp",
-            "--method",
-            "task-only",
-            "--set",
-            "dataset.num_task=3",
-        ),
+        sscl("run", *SYNTHETIC, "--set", "dataset.num_task=3"),
         "dataset 'synthetic': unknown setting 'num_task'",
         "did you mean 'num_tasks'",
     )
@@ -83,17 +73,7 @@ def test_unknown_component_parameter(sscl):
 
 def test_method_incompatible_with_scenario(sscl):
     assert_one_line_error(
-        sscl(
-            "run",
-            "--dataset",
-            "synthetic",
-            "--backbone",
-            "tiny-mlp",
-            "--method",
-            "task-only",
-            "--set",
-            "dataset.scenario=class-il",
-        ),
+        sscl("run", *SYNTHETIC, "--set", "dataset.scenario=class-il"),
         "method 'task-only' supports task-il",
         "class-il",
     )
@@ -101,17 +81,7 @@ def test_method_incompatible_with_scenario(sscl):
 
 def test_bad_scenario_value(sscl):
     assert_one_line_error(
-        sscl(
-            "run",
-            "--dataset",
-            "synthetic",
-            "--backbone",
-            "tiny-mlp",
-            "--method",
-            "task-only",
-            "--set",
-            "dataset.scenario=class",
-        ),
+        sscl("run", *SYNTHETIC, "--set", "dataset.scenario=class"),
         "scenario must be one of",
         "did you mean 'class-il'",
     )
