@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from importlib.metadata import EntryPoint, entry_points, version
-from typing import Any
 
 import attrs
 import pluggy
@@ -89,13 +88,8 @@ def load_plugins() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
                     "(lifecycle hooks go on a registered Callback or Method)"
                 )
                 continue
-            info.hooks = sorted(impl.function.__name__ for impl in _hookimpls_of(pm, plugin))
+            info.hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or [])
         except Exception as error:  # a broken plugin must not break the others
             info.error = f"{type(error).__name__}: {error}"
     return pm, infos
 
-
-def _hookimpls_of(pm: pluggy.PluginManager, plugin: Any) -> list[pluggy.HookImpl]:
-    return [
-        impl for caller in pm.get_hookcallers(plugin) or [] for impl in caller.get_hookimpls() if impl.plugin is plugin
-    ]
