@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from sscl_core.batch import SemiBatch
+from sscl_core.errors import SsclError
 from sscl_core.task import BatchTransforms, Task
 
 
@@ -46,7 +47,7 @@ class BatchBuilder:
         generator: torch.Generator,
     ) -> None:
         if len(task.labeled_index) == 0:
-            raise ValueError(f"task {task.id} has no labeled samples")
+            raise SsclError(f"task {task.id} has no labeled samples: give each class at least one label")
         self.task = task
         self.transforms = transforms
         self.batch_size = batch_size

@@ -98,12 +98,12 @@ class Trainer:
         torch.manual_seed(config.seed)
         stream = parts.dataset.build_stream(config.seed)
         model = ClassifierModel(parts.backbone.build(stream.input_shape), stream.num_classes).to(device)
+        pm = lifecycle_manager(parts)
         run_dir = create_run_dir(
             config.output_dir,
             config.run_name or default_run_name(type(parts.dataset).name, type(parts.method).name, config.seed),
         )
         write_config(run_dir, parts.resolved_config(config))
-        pm = lifecycle_manager(parts)
         events = EventLog(run_dir / "events.jsonl")
         ctx = RunContext(
             config=config,
