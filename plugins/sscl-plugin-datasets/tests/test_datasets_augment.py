@@ -172,6 +172,12 @@ def test_pixel_ops_match_torchvision():
     assert torch.equal(torch.round(ops.equalize(unit) * 255).to(torch.uint8), TF.equalize(x))
 
 
+def test_grey_contrast_matches_torchvision():
+    unit = images(4, 1, 16).float() / 255
+    factors = torch.tensor([0.1, 0.7, 1.3, 1.9])
+    assert torch.allclose(ops.contrast(unit, factors), per_image(TF.adjust_contrast, unit, factors.tolist()), atol=2e-3)
+
+
 def test_pixel_ops_keep_the_unit_range():
     unit = images(8).float() / 255
     values = torch.rand(8) * 1.8 + 0.1

@@ -80,6 +80,16 @@ def test_label_count_must_match(mnist_root, formats, one_line_error):
     one_line_error(Mnist(root=str(mnist_root)), str(path), "7 labels for the 30 images")
 
 
+def test_test_images_of_another_size_are_refused(mnist_root, formats, one_line_error):
+    path = mnist_root / "t10k-images-idx3-ubyte.gz"
+    formats.write_idx(path, numpy.zeros((30, 20, 20), dtype=numpy.uint8))
+    one_line_error(Mnist(root=str(mnist_root)), str(path), "20x20 pixels", "are 28x28")
+
+
+def test_root_with_unknown_user_is_one_line_error(one_line_error):
+    one_line_error(Mnist(root="~no-such-user-sscl/mnist"), "~no-such-user-sscl/mnist", "cannot expand '~'")
+
+
 def test_changed_files_are_read_again(mnist_root, formats):
     assert len(Mnist(root=str(mnist_root)).load_data().test_y) == 30
     labels = numpy.tile(numpy.arange(10, dtype=numpy.uint8), 2)

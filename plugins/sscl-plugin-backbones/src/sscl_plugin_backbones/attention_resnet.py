@@ -19,6 +19,7 @@ class AttentionResNet18(SizedBackbone):
     """torchvision's ResNet-18 with a CIFAR stem whose residual branches end in an attention block."""
 
     attention: ClassVar[Callable[[int, int], nn.Module]]
+    """The attention block's constructor, called with the branch's channels and ``reduction``."""
 
     reduction: int = param(16, help="channel reduction ratio of the attention MLP", validator=validators.ge(1))
 

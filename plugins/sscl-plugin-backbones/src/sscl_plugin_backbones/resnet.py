@@ -19,6 +19,7 @@ class TorchvisionResNet(SizedBackbone):
     count, no max-pool, classifier replaced by identity (features: 512, or 2048 with bottleneck blocks)."""
 
     factory: ClassVar[Callable[..., models.ResNet]]
+    """The torchvision constructor of the network, called with ``weights=None``."""
 
     def create(self, input_shape: tuple[int, int, int]) -> nn.Module:
         """The network for images of ``input_shape``."""

@@ -9,8 +9,11 @@ from sscl_plugin_backbones.blocks import PooledFeatures, bottleneck_stage, conv_
 from sscl_plugin_backbones.sized import SizedBackbone
 
 CARDINALITY = 2
+"""Groups of each bottleneck's 3x3 convolution (the "2" of 2x64d)."""
 BOTTLENECK_WIDTH = 64
+"""Channels per group in the first stage's bottlenecks (the "64d" of 2x64d); they double per stage."""
 BLOCKS_PER_STAGE = 3
+"""Bottleneck blocks in each of the three stages (3 x 3 x 3 convolutions + stem + head = 29 layers)."""
 
 
 @component

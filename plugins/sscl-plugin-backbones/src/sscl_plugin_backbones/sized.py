@@ -26,6 +26,7 @@ class SizedBackbone(Backbone):
     """
 
     min_size: ClassVar[int] = 8
+    """Smallest image side (pixels) the backbone accepts."""
 
     @classmethod
     def claimed_sizes(cls) -> tuple[int, ...]:

@@ -9,7 +9,9 @@ from sscl_plugin_backbones.blocks import PooledFeatures, PreActBlock, init_weigh
 from sscl_plugin_backbones.sized import SizedBackbone
 
 DEPTH = 28
+"""Depth of the network, 6n + 4 for n pre-activation blocks per stage (here n = 4)."""
 WIDEN_FACTOR = 2
+"""Channel multiplier over the plain ResNet's 16, 32, 64 channels."""
 
 
 @component

@@ -12,7 +12,6 @@ one per draw. Pixels moved in from outside the image and the Cutout square get t
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -62,11 +61,6 @@ _GEOMETRIC = torch.tensor([op.apply is None for op in OPS])
 _GEOMETRIC_IDS = torch.tensor([_OP_ID[name] for name in ("rotate", "shear_x", "shear_y", "translate_x", "translate_y")])
 
 
-@functools.lru_cache(maxsize=32)
-def _channel_constants(values: tuple[float, ...], device: torch.device) -> Tensor:
-    return torch.tensor(values, dtype=torch.float32, device=device).view(1, -1, 1, 1)
-
-
 def _pad_modes(_instance: object, attribute: attrs.Attribute, value: str) -> None:
     if value not in ("reflect", "zero"):
         raise ValueError(f"{attribute.name} must be 'reflect' or 'zero', got {value!r}")
@@ -81,11 +75,17 @@ class ImageTransforms:
     """
 
     mean: tuple[float, ...]
+    """Per-channel mean of the images in [0, 1]."""
     std: tuple[float, ...]
+    """Per-channel standard deviation of the images in [0, 1]."""
     flip: bool = True
+    """Whether the weak and strong views flip images horizontally at random."""
     pad_mode: str = attrs.field(default="reflect", validator=_pad_modes)
+    """How the random crop pads: "reflect" or "zero"."""
     ops_per_image: int = 2
+    """Random operations the strong view applies to each image."""
     cutout_fraction: float = 0.5
+    """Side of the strong view's Cutout square, as a fraction of the image side."""
 
     def crop_padding(self, size: int) -> int:
         """Padding of the random crop for images of side ``size``: 4 px at 32 px, about size / 8, at least 1."""
@@ -124,8 +124,8 @@ class ImageTransforms:
         return images.to(torch.float32).div_(255.0)
 
     def _normalize(self, unit: Tensor) -> Tensor:
-        mean = _channel_constants(self.mean, unit.device)
-        std = _channel_constants(self.std, unit.device)
+        mean = ops.channel_constants(self.mean, unit.device)
+        std = ops.channel_constants(self.std, unit.device)
         return unit.sub_(mean).div_(std)
 
     def _crop_flip(self, images: Tensor, generator: torch.Generator) -> Tensor:

@@ -39,13 +39,17 @@ class CifarDataset(SplitSemiDataset):
     folder_name: ClassVar[str]
     """The dataset's folder, as the official archive unpacks it."""
     train_files: ClassVar[tuple[str, ...]]
+    """The training batches, in order."""
     test_files: ClassVar[tuple[str, ...]]
+    """The test batches, in order."""
     meta_file: ClassVar[str]
+    """The file holding the class names."""
     labels_key: ClassVar[str]
     """Entry of a batch holding the labels."""
     names_key: ClassVar[str]
     """Entry of the meta file holding the class names."""
     archive_url: ClassVar[str]
+    """Where the official archive is downloaded from."""
 
     root: str | None = param(None, help="folder holding the unpacked dataset folder (or that folder itself); required")
 

@@ -11,7 +11,10 @@ def dataset_root(dataset: str, root: str | None, how_to_get: str) -> Path:
     """``root`` as an existing folder (``~`` expanded); an unset or missing root is an SsclError."""
     if root is None or not str(root).strip():
         raise data_error(dataset, "dataset.root", f"not set ({dataset} has no default location)", how_to_get)
-    path = Path(root).expanduser()
+    try:
+        path = Path(root).expanduser()
+    except RuntimeError as error:
+        raise data_error(dataset, root, f"cannot expand '~' ({error})", how_to_get) from None
     if not path.is_dir():
         problem = "is a file, not a folder" if path.exists() else "no such folder"
         raise data_error(dataset, path, problem, how_to_get)

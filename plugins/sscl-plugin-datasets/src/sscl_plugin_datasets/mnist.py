@@ -52,6 +52,10 @@ class MnistFormatDataset(SplitSemiDataset):
                 raise self._fail(labels_path, f"{problem}: the files do not belong together")
             if labels.numel() and int(labels.max()) >= len(self.class_names):
                 raise self._fail(labels_path, f"label {int(labels.max())} is not in 0..{len(self.class_names) - 1}")
+        if train_x.shape[1:] != test_x.shape[1:]:
+            train_size, test_size = "x".join(map(str, train_x.shape[1:])), "x".join(map(str, test_x.shape[1:]))
+            problem = f"images are {test_size} pixels but the training images ({paths[0].name}) are {train_size}"
+            raise self._fail(paths[2], f"{problem}: the files do not belong together")
         return RawData(
             train_x=train_x.unsqueeze(1),
             train_y=train_y.to(torch.int64),

@@ -1,6 +1,6 @@
 """Batched image operations with one parameter per image, for the weak and strong views.
 
-Every function takes a batch (N, C, H, W) and per-image parameters as tensors of length N on the batch's
+Every operation takes a batch (N, C, H, W) and per-image parameters as tensors of length N on the batch's
 device, and touches all images at once (no Python loop over images). Pixel operations work on floats in
 [0, 1] and keep that range; :func:`crop_flip` works on any dtype; :func:`warp` and :func:`cutout` work on
 normalized images and fill with 0, which is the dataset mean there.
@@ -8,12 +8,20 @@ normalized images and fill with 0, which is the dataset mean there.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 GREY_WEIGHTS = (0.299, 0.587, 0.114)
 """ITU-R 601 luma weights of R, G, B, used by the contrast operation."""
+
+
+@functools.lru_cache(maxsize=32)
+def channel_constants(values: tuple[float, ...], device: torch.device) -> Tensor:
+    """``values`` as a float32 (1, C, 1, 1) tensor on ``device``, made once per device and reused."""
+    return torch.tensor(values, dtype=torch.float32, device=device).view(1, -1, 1, 1)
 
 
 def _per_image(values: Tensor, like: Tensor) -> Tensor:
@@ -60,17 +68,17 @@ def blend(images: Tensor, other: Tensor, factor: Tensor) -> Tensor:
 
 def brightness(images: Tensor, factor: Tensor) -> Tensor:
     """Scale intensities by ``factor`` (below 1 darker, above 1 brighter)."""
-    return blend(images, torch.zeros_like(images), factor)
+    return (images * _per_image(factor, images)).clamp(0.0, 1.0)
 
 
 def contrast(images: Tensor, factor: Tensor) -> Tensor:
     """Blend each image with its mean grey level: below 1 flatter, above 1 stronger contrast."""
+    channel_means = images.mean(dim=(2, 3), keepdim=True)
     if images.shape[1] == 3:
-        weights = torch.tensor(GREY_WEIGHTS, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
-        grey = (images * weights).sum(dim=1, keepdim=True)
+        grey = (channel_means * channel_constants(GREY_WEIGHTS, images.device)).sum(dim=1, keepdim=True)
     else:
-        grey = images.mean(dim=1, keepdim=True)
-    return blend(images, grey.mean(dim=(2, 3), keepdim=True), factor)
+        grey = channel_means.mean(dim=1, keepdim=True)
+    return blend(images, grey.to(images.dtype), factor)
 
 
 def sharpness(images: Tensor, factor: Tensor) -> Tensor:

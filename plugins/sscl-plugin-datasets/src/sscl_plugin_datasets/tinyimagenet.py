@@ -52,7 +52,8 @@ class TinyImageNet(SplitSemiDataset):
     root: str | None = param(None, help="folder holding tiny-imagenet-200 (or that folder itself); required")
 
     def load_data(self) -> RawData:
-        """Every training and validation JPEG, decoded in parallel threads; cached."""
+        """Every training and validation JPEG, decoded in parallel threads; cached under the three index files
+        (a JPEG changed in place is not read again in the same process)."""
         folder = data_folder(
             self.name, dataset_root(self.name, self.root, self.how_to_get), self.folder_name, self.how_to_get
         )
@@ -129,7 +130,10 @@ class TinyImageNet(SplitSemiDataset):
     def _images_in(self, folder: Path) -> list[Path]:
         if not folder.is_dir():
             raise self._fail(folder, "no such folder (every class of wnids.txt needs train/<wnid>/images)")
-        images = sorted(p for p in folder.iterdir() if p.suffix.lower() in JPEG_SUFFIXES)
+        try:
+            images = sorted(p for p in folder.iterdir() if p.suffix.lower() in JPEG_SUFFIXES)
+        except OSError as error:
+            raise self._fail(folder, f"cannot be listed ({error.strerror or error})") from None
         if not images:
             raise self._fail(folder, "holds no JPEG images")
         return images
