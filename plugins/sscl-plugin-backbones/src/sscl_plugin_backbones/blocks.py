@@ -150,6 +150,13 @@ def bottleneck_stage(
     return nn.Sequential(*layers)
 
 
+def preact_projection(in_channels: int, out_channels: int, stride: int) -> nn.Conv2d | None:
+    """The 1x1 shortcut projection of a pre-activation unit, or None when the shape does not change."""
+    if stride != 1 or in_channels != out_channels:
+        return nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+    return None
+
+
 class PreActBlock(nn.Module):
     """A pre-activation residual block (He et al. 2016, as in wide ResNets): BN-ReLU-conv3x3 twice, with a
     1x1 projection of the pre-activated input when the shape changes."""
@@ -160,9 +167,7 @@ class PreActBlock(nn.Module):
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
         self.norm2 = nn.BatchNorm2d(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
-        self.projection = None
-        if stride != 1 or in_channels != out_channels:
-            self.projection = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+        self.projection = preact_projection(in_channels, out_channels, stride)
 
     def forward(self, maps: Tensor) -> Tensor:
         """The block's output maps."""
@@ -185,9 +190,7 @@ class PreActBottleneck(nn.Module):
         self.conv2 = nn.Conv2d(inner, inner, 3, stride=stride, padding=1, bias=False)
         self.norm3 = nn.BatchNorm2d(inner)
         self.conv3 = nn.Conv2d(inner, out_channels, 1, bias=False)
-        self.projection = None
-        if stride != 1 or in_channels != out_channels:
-            self.projection = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+        self.projection = preact_projection(in_channels, out_channels, stride)
 
     def forward(self, maps: Tensor) -> Tensor:
         """The unit's output maps."""
