@@ -12,8 +12,11 @@ import yaml
 from sscl_core.components import describe_fields
 from sscl_core.config import RunConfig, load_config
 from sscl_core.errors import SsclError
+from sscl_core.interrupt import RunInterrupted
 from sscl_core.registry import KINDS, Registry, kind_of, load_registry
 from sscl_core.resolve import resolve_components
+from sscl_core.resume import check_run_dir
+from sscl_core.rundir import CONFIG_FILE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     run = commands.add_parser("run", help="train a method on a task stream and write a run directory")
     _add_config_arguments(run)
+    run.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue this run after its last checkpoint, with its own config.yaml (a CONFIG or options given "
+        "must resolve to the same config)",
+    )
     config = commands.add_parser("config", help="print the resolved config (defaults included) as YAML")
     _add_config_arguments(config)
     plugins = commands.add_parser("plugins", help="installed plugin distributions, their components and hooks")
@@ -57,9 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config_from(args: argparse.Namespace) -> RunConfig:
+def _config_from(args: argparse.Namespace, base: str | None = None) -> RunConfig:
     chosen = {"method": args.method, "dataset": args.dataset, "backbone": args.backbone}
-    return load_config(args.config, args.overrides, chosen)
+    return load_config(args.config or base, args.overrides, chosen)
 
 
 def format_matrix(matrix: list[list[float | None]]) -> str:
@@ -76,7 +85,12 @@ def command_run(args: argparse.Namespace) -> None:
     """Train and print the accuracy matrices and summary."""
     from sscl_core.trainer import Trainer
 
-    trainer = Trainer(_config_from(args), load_registry(), echo=print)
+    if args.resume is not None:
+        run_dir = check_run_dir(args.resume)
+        config = _config_from(args, base=str(run_dir / CONFIG_FILE))
+        trainer = Trainer.resume(run_dir, config, load_registry(), echo=print)
+    else:
+        trainer = Trainer(_config_from(args), load_registry(), echo=print)
     result = trainer.run()
     metrics = result.metrics
     for protocol in ("task-il", "class-il"):
@@ -180,15 +194,27 @@ COMMANDS = {
 }
 
 
+def one_line(text: str) -> str:
+    """``text`` on a single line (line breaks of embedded user input or library messages become spaces)."""
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sscl`` script; user errors print one line and return exit code 2."""
+    """Entry point of the ``sscl`` script; user errors print one line and return exit code 2.
+
+    A run stopped by SIGINT or SIGTERM prints one line saying how to resume and returns 128 + the signal
+    number (130, 143).
+    """
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv or ["run"])
         COMMANDS[args.command](args)
     except SsclError as error:
-        print(f"sscl: error: {error}", file=sys.stderr)
+        print(f"sscl: error: {one_line(error)}", file=sys.stderr)
         return 2
+    except RunInterrupted as stop:
+        print(f"sscl: {stop}", file=sys.stderr)
+        return stop.exit_code
     except KeyboardInterrupt:
         print("sscl: interrupted", file=sys.stderr)
         return 130

@@ -67,6 +67,9 @@ class RunConfig:
     device: str = param("auto", help="auto, cpu, cuda, cuda:N or mps (auto: cuda when available)")
     output_dir: str = param("runs", help="folder that receives the run directory")
     run_name: str | None = param(None, help="name of the run directory (default: time, dataset, method, seed)")
+    keep_pool_disk: bool = param(
+        False, help="keep the memory pool's disk tier (RUN_DIR/memory_pool) when the run ends instead of removing it"
+    )
     dataset: dict[str, Any] = param({"name": "digits"}, help="dataset component and its settings")
     backbone: dict[str, Any] = param({"name": "small-cnn"}, help="backbone component and its settings")
     method: dict[str, Any] = param({"name": "er"}, help="learning method and its settings")

@@ -11,6 +11,7 @@ from torch import nn
 
 from sscl_core.config import RunConfig
 from sscl_core.events import EventLog
+from sscl_core.rundir import POOL_DIR
 from sscl_core.task import Task, TaskStream
 
 if TYPE_CHECKING:
@@ -43,6 +44,11 @@ class RunContext:
     task_index: int = -1
     task_iter: int = 0
     global_iter: int = 0
+
+    @property
+    def pool_dir(self) -> Path:
+        """The folder for the memory pool's disk tier (created by the pool; removed by the core after the run)."""
+        return self.run_dir / POOL_DIR
 
     def rebuild_optimizer(self) -> None:
         """A new SGD optimizer over the model's trainable parameters (after a method grew or froze them)."""

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
+
+
+def drop_partial_line(path: Path) -> None:
+    """Cut a last line that a kill left unfinished (no newline), so appended events stay one per line."""
+    if not path.exists():
+        return
+    with path.open("rb+") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return
+        f.seek(0)
+        end = f.read().rfind(b"\n") + 1
+        f.truncate(end)
 
 
 class EventLog:
@@ -13,6 +30,7 @@ class EventLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        drop_partial_line(path)
         self._file = path.open("a", encoding="utf-8")
 
     def write(self, event: str, **fields: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
@@ -43,8 +44,20 @@ class MemoryPool:
         """Bytes of sample data held on disk."""
         return 0
 
+    def disk_files(self) -> list[Path]:
+        """The files of the disk tier that the current state refers to, all inside ``ctx.pool_dir``.
+
+        A pool with a disk tier never changes such a file in place: it writes a new file (or replaces one with
+        ``os.replace``), so checkpoints can keep the files by hard link. RAM-only pools return no files.
+        """
+        return []
+
+    def max_disk_bytes(self) -> int | None:
+        """The bound on the bytes of :meth:`disk_files`, enforced at every checkpoint (None: no disk tier)."""
+        return None
+
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to restore the pool."""
+        """Everything needed to restore the pool, as tensors and plain data (disk files named by relative path)."""
         raise NotImplementedError
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

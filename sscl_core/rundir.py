@@ -1,14 +1,27 @@
-"""The run directory: resolved config, metrics and events of one run."""
+"""The run directory: resolved config, metrics and events of one run, written so a kill never leaves half a file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
+
+CONFIG_FILE = "config.yaml"
+"""The resolved config of the run."""
+METRICS_FILE = "metrics.json"
+"""Accuracy matrices, summary metrics, timing and memory, rewritten after every task."""
+EVENTS_FILE = "events.jsonl"
+"""The run's event log, appended to (also by a resumed run)."""
+POOL_DIR = "memory_pool"
+"""Folder of the memory pool's disk tier (``ctx.pool_dir``); removed when the run ends unless kept."""
+TEMP_SUFFIX = ".tmp"
+"""Suffix of the temporary files of atomic writes; a leftover one is from a killed write and can go."""
 
 
 def create_run_dir(output_dir: str, run_name: str) -> Path:
@@ -31,26 +44,59 @@ def default_run_name(dataset: str, method: str, seed: int) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{dataset}-{safe_method}-s{seed}"
 
 
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (new and renamed files) to disk, where the platform allows it."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[IO[bytes]]:
+    """A binary file that replaces ``path`` only once fully written and flushed to disk.
+
+    The data goes to a temporary file in the same folder, which is fsynced and renamed over ``path``
+    (``os.replace`` is atomic), so readers and a resumed run see the old file or the new one, never a mix.
+    If writing fails, the temporary file is removed and ``path`` is untouched.
+    """
+    tmp = path.with_name(f"{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    try:
+        with tmp.open("wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so readers never see half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_file`)."""
+    with atomic_file(path) as f:
+        f.write(text.encode("utf-8"))
+
+
+def remove_temp_files(folder: Path) -> None:
+    """Delete temporary files left in ``folder`` by atomic writes that a kill interrupted."""
+    for leftover in folder.glob(f"*{TEMP_SUFFIX}"):
+        leftover.unlink(missing_ok=True)
 
 
 def write_config(run_dir: Path, config: dict[str, Any]) -> None:
     """Write the resolved config as config.yaml."""
-    write_atomic(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+    write_atomic(run_dir / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
 
 
 def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
     """Write metrics.json."""
-    write_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=1))
+    write_atomic(run_dir / METRICS_FILE, json.dumps(metrics, indent=1))
 
 
 def read_metrics(run_dir: Path) -> dict[str, Any]:
     """Read a run directory's metrics.json."""
-    return json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+    return json.loads((Path(run_dir) / METRICS_FILE).read_text(encoding="utf-8"))

@@ -8,6 +8,7 @@ import resource
 import statistics
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -19,14 +20,28 @@ import torch
 
 from sscl_core import hookspecs
 from sscl_core.backbone import ClassifierModel, count_parameters
-from sscl_core.config import RunConfig
+from sscl_core.checkpoint import (
+    Manifest,
+    load_checkpoint,
+    pool_snapshot_dir,
+    prune_checkpoints,
+    read_manifest,
+    save_checkpoint,
+    write_manifest,
+)
+from sscl_core.config import RunConfig, read_yaml
 from sscl_core.context import RunContext
 from sscl_core.errors import SsclError
 from sscl_core.evaluation import PROTOCOLS, Matrix, evaluate_seen_tasks, summarize
 from sscl_core.events import EventLog
+from sscl_core.interrupt import RunInterrupted, StopSignals
+from sscl_core.plugin_errors import blame, watch_hooks
+from sscl_core.pool_disk import clear_pool_dir, restore_pool_files, snapshot_pool_files, verify_pool_files
 from sscl_core.registry import Registry
 from sscl_core.resolve import Components, resolve_components, resolve_device
-from sscl_core.rundir import create_run_dir, default_run_name, write_config, write_metrics
+from sscl_core.resume import check_same_config, config_sha256
+from sscl_core.run_state import Members, Progress, capture_state, restore_state
+from sscl_core.rundir import CONFIG_FILE, EVENTS_FILE, create_run_dir, default_run_name, write_config, write_metrics
 from sscl_core.sampling import BatchBuilder
 
 
@@ -83,28 +98,66 @@ def lifecycle_manager(components: Components) -> pluggy.PluginManager:
 
 
 class Trainer:
-    """Runs one config end to end and writes its run directory."""
+    """Runs one config end to end and writes its run directory; checkpoints after every task.
+
+    ``Trainer(config, registry).run()`` starts a new run; ``Trainer.resume(run_dir, config, registry).run()``
+    continues one after its last checkpoint (see :mod:`sscl_core.run_state` for what is restored, in order).
+    SIGINT and SIGTERM stop the run after the current iteration with :class:`RunInterrupted`.
+    """
 
     def __init__(self, config: RunConfig, registry: Registry, echo: Callable[[str], None] | None = None) -> None:
         self.config = config
         self.registry = registry
         self.echo = echo or (lambda _line: None)
         self.components = resolve_components(config, registry)
+        self.resume_dir: Path | None = None
+        self.checkpoint: dict[str, Any] | None = None
+        self.progress = Progress()
+        self.tasks_checkpointed = 0
+        self._pool_snapshot: tuple[Path, dict[str, str]] | None = None
+
+    @classmethod
+    def resume(
+        cls, run_dir: Path, config: RunConfig, registry: Registry, echo: Callable[[str], None] | None = None
+    ) -> Trainer:
+        """A trainer that continues the run in ``run_dir`` after its last checkpoint (from the first task if
+        none was written); refused in one line when ``config`` differs from the run's or the checkpoint is
+        damaged, tampered with or finished."""
+        manifest = read_manifest(run_dir)
+        if manifest is not None and manifest.finished:
+            raise SsclError(
+                f"--resume {run_dir}: the run finished all its tasks already; start a new run to train again"
+            )
+        checkpoint = load_checkpoint(run_dir, manifest) if manifest is not None else None
+        trainer = cls(config, registry, echo)
+        run_config = checkpoint["config"] if checkpoint is not None else _read_run_config(run_dir)
+        check_same_config(run_dir, run_config, trainer.components.resolved_config(config))
+        if checkpoint is not None and checkpoint.get("pool_files"):
+            verify_pool_files(pool_snapshot_dir(run_dir, manifest.tasks_done), checkpoint["pool_files"])
+        trainer.resume_dir, trainer.checkpoint = run_dir, checkpoint
+        return trainer
 
     def run(self) -> RunResult:
-        """Train on every task in order, evaluate after each, and return the metrics."""
+        """Train on every task in order (from the checkpoint on when resuming), evaluate and checkpoint after
+        each, and return the metrics."""
         config, parts = self.config, self.components
         device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         stream = parts.dataset.build_stream(config.seed)
         model = ClassifierModel(parts.backbone.build(stream.input_shape), stream.num_classes).to(device)
         pm = lifecycle_manager(parts)
-        run_dir = create_run_dir(
-            config.output_dir,
-            config.run_name or default_run_name(type(parts.dataset).name, type(parts.method).name, config.seed),
-        )
-        write_config(run_dir, parts.resolved_config(config))
-        events = EventLog(run_dir / "events.jsonl")
+        watch_hooks(pm, lambda plugin: self._describe(plugin, fallback=f"'{pm.get_name(plugin)}'"))
+        resolved = parts.resolved_config(config)
+        if self.resume_dir is not None:
+            run_dir = self.resume_dir
+            prune_checkpoints(run_dir, read_manifest(run_dir))
+        else:
+            run_name = config.run_name or default_run_name(
+                type(parts.dataset).name, type(parts.method).name, config.seed
+            )
+            run_dir = create_run_dir(config.output_dir, run_name)
+            write_config(run_dir, resolved)
+        events = EventLog(run_dir / EVENTS_FILE)
         ctx = RunContext(
             config=config,
             stream=stream,
@@ -120,54 +173,129 @@ class Trainer:
         )
         ctx.rebuild_optimizer()
         try:
-            return self._train(ctx)
+            with StopSignals() as stop:
+                return self._train(ctx, pm.list_name_plugin(), stop, resolved)
+        except RunInterrupted as interrupted:
+            interrupted.run_dir, interrupted.tasks = run_dir, len(stream)
+            interrupted.tasks_done = self.tasks_checkpointed
+            ctx.log("run_interrupted", signal=interrupted.signum, tasks_done=self.tasks_checkpointed)
+            raise
+        except Exception as error:
+            ctx.log("run_failed", error=f"{type(error).__name__}: {error}", traceback=_traceback_text(error))
+            if isinstance(error, SsclError) and self.tasks_checkpointed:
+                error.args = (
+                    f"{error}; the checkpoint after task {self.tasks_checkpointed} is intact: fix the cause and "
+                    f"resume with 'sscl run --resume {run_dir}'",
+                )
+            raise
         finally:
             events.close()
             for plugin in list(pm.get_plugins()):
                 pm.unregister(plugin)
 
-    def _train(self, ctx: RunContext) -> RunResult:
+    def _train(self, ctx: RunContext, members: Members, stop: StopSignals, resolved: dict[str, Any]) -> RunResult:
         train, stream = ctx.config.train, ctx.stream
-        matrices: dict[str, Matrix] = {p: [] for p in PROTOCOLS}
-        iter_seconds: list[list[float]] = []
-        data_seconds: list[list[float]] = []
-        task_seconds: list[float] = []
-        eval_seconds: list[float] = []
-        ctx.log("run_start", tasks=len(stream), scenario=stream.scenario, method=ctx.method.name)
+        clear_pool_dir(ctx.pool_dir)
+        if self.resume_dir is None:
+            ctx.log("run_start", tasks=len(stream), scenario=stream.scenario, method=ctx.method.name)
+        else:
+            done = self.checkpoint["tasks_done"] if self.checkpoint is not None else 0
+            ctx.log("run_resume", tasks=len(stream), tasks_done=done, global_iter=ctx.global_iter)
         ctx.hook.before_run(ctx=ctx)
-        for t, task in enumerate(stream.tasks):
+        if self.checkpoint is not None:
+            self.progress = self._restore(ctx, members, self.checkpoint)
+            self.tasks_checkpointed = self.progress.tasks_done
+        progress = self.progress
+        for t in range(progress.tasks_done, len(stream)):
+            stop.check()
+            task = stream.tasks[t]
             ctx.task, ctx.task_index, ctx.task_iter = task, t, 0
             ctx.log("task_start", task=t, classes=list(task.classes))
             ctx.hook.before_task(ctx=ctx, task=task)
             builder = BatchBuilder(task, stream.transforms, train.batch_size, train.uratio, ctx.device, ctx.generator)
-            times, data_times = self._train_task(ctx, builder)
-            iter_seconds.append(times)
-            data_seconds.append(data_times)
-            task_seconds.append(sum(times))
+            times, data_times = self._train_task(ctx, builder, stop)
             ctx.hook.after_task(ctx=ctx, task=task)
             start = time.perf_counter()
             ctx.hook.before_val(ctx=ctx, task=task)
             accuracies = evaluate_seen_tasks(ctx)
             ctx.hook.after_val(ctx=ctx, task=task, accuracies=accuracies)
-            eval_seconds.append(time.perf_counter() - start)
+            eval_time = time.perf_counter() - start
             width = len(stream)
+            matrices = progress.matrices
             for p in PROTOCOLS:
                 matrices[p].append(accuracies[p] + [None] * (width - t - 1))
+            progress.iter_seconds.append(times)
+            progress.data_seconds.append(data_times)
+            progress.task_seconds.append(sum(times))
+            progress.eval_seconds.append(eval_time)
             ctx.log("val", task=t, accuracies=accuracies)
             self.echo(
                 f"task {t + 1}/{len(stream)} classes {list(task.classes)}: {len(times)} iters in {sum(times):.1f}s, "
                 f"task-IL avg {statistics.fmean(accuracies['task-il']):.2f}%, "
                 f"class-IL avg {statistics.fmean(accuracies['class-il']):.2f}%"
             )
-            metrics = self._metrics(ctx, matrices, iter_seconds, data_seconds, task_seconds, eval_seconds)
-            write_metrics(ctx.run_dir, metrics)
+            self._checkpoint(ctx, members, resolved)
+            write_metrics(ctx.run_dir, self._progress_metrics(ctx))
+        metrics = self._progress_metrics(ctx)
         ctx.hook.after_run(ctx=ctx, metrics=metrics)
         write_metrics(ctx.run_dir, metrics)
+        self._finish(ctx)
         ctx.log("run_end", summary=metrics["summary"])
         return RunResult(run_dir=ctx.run_dir, metrics=metrics)
 
-    def _train_task(self, ctx: RunContext, builder: BatchBuilder) -> tuple[list[float], list[float]]:
+    def _progress_metrics(self, ctx: RunContext) -> dict[str, Any]:
+        p = self.progress
+        return self._metrics(ctx, p.matrices, p.iter_seconds, p.data_seconds, p.task_seconds, p.eval_seconds)
+
+    def _checkpoint(self, ctx: RunContext, members: Members, resolved: dict[str, Any]) -> Manifest:
+        """Write the checkpoint after the task just evaluated (with the pool's disk files, if any)."""
+        start = time.perf_counter()
+        done = self.progress.tasks_done
+        state = capture_state(ctx, members, self.progress, resolved)
+        if ctx.memory_pool is not None:
+            snapshot = pool_snapshot_dir(ctx.run_dir, done)
+            sums = snapshot_pool_files(ctx.memory_pool, ctx.pool_dir, snapshot, self._pool_snapshot)
+            state["pool_files"] = sums
+            self._pool_snapshot = (snapshot, sums)
+        manifest = save_checkpoint(ctx.run_dir, state, done, config_sha256(resolved))
+        self.tasks_checkpointed = done
+        ctx.log("checkpoint", tasks_done=done, file=manifest.file, seconds=time.perf_counter() - start)
+        return manifest
+
+    def _restore(self, ctx: RunContext, members: Members, checkpoint: dict[str, Any]) -> Progress:
+        """Put the checkpoint back (after before_run); the pool's disk files return right before its state."""
+        done = checkpoint["tasks_done"]
+        sums = checkpoint.get("pool_files") or {}
+        snapshot = pool_snapshot_dir(ctx.run_dir, done)
+        progress = restore_state(ctx, members, checkpoint, lambda: restore_pool_files(snapshot, sums, ctx.pool_dir))
+        if ctx.memory_pool is not None:
+            self._pool_snapshot = (snapshot, sums)
+        ctx.task_index = done - 1
+        ctx.task = ctx.stream.tasks[done - 1]
+        return progress
+
+    def _finish(self, ctx: RunContext) -> None:
+        """Mark the last checkpoint finished and remove the pool's disk tier unless the config keeps it."""
+        manifest = read_manifest(ctx.run_dir)
+        if manifest is not None:
+            manifest.finished = True
+            write_manifest(ctx.run_dir, manifest)
+        if not ctx.config.keep_pool_disk:
+            clear_pool_dir(ctx.pool_dir)
+            if manifest is not None:
+                clear_pool_dir(pool_snapshot_dir(ctx.run_dir, manifest.tasks_done))
+
+    def _describe(self, component: object, fallback: str) -> str:
+        """A component as an error message names it: kind, name and distribution (``fallback`` if unregistered)."""
+        for kind, entries in self.registry.components.items():
+            for name, entry in entries.items():
+                if entry.cls is type(component):
+                    return f"{kind} '{name}' (from {entry.distribution})"
+        return fallback
+
+    def _train_task(self, ctx: RunContext, builder: BatchBuilder, stop: StopSignals) -> tuple[list[float], list[float]]:
         train = ctx.config.train
+        method = self._describe(ctx.method, fallback=f"method '{ctx.method.name}'")
         sync = torch.cuda.synchronize if ctx.device.type == "cuda" else (lambda: None)
         times, data_times = [], []
         ctx.model.train()
@@ -184,7 +312,8 @@ class Trainer:
             lr = train.lr_at(k)
             for group in ctx.optimizer.param_groups:
                 group["lr"] = lr
-            losses = ctx.method.forward_train(batch, ctx)
+            with blame(method, "forward_train"):
+                losses = ctx.method.forward_train(batch, ctx)
             total = sum(losses.values())
             ctx.optimizer.zero_grad(set_to_none=True)
             if torch.is_tensor(total) and total.requires_grad:
@@ -202,6 +331,7 @@ class Trainer:
             data_times.append(data_time)
             if k % train.log_every == 0 or k == train.iters_per_task - 1:
                 ctx.log("iter", task=ctx.task_index, iter=k, lr=lr, losses=values)
+            stop.check()
         return times, data_times
 
     def _metrics(
@@ -244,3 +374,14 @@ class Trainer:
             "model": {"parameters": count_parameters(ctx.model)},
             "machine": machine_info(ctx.device),
         }
+
+
+def _read_run_config(run_dir: Path) -> dict[str, Any]:
+    """The resolved config a run directory started with."""
+    return read_yaml(run_dir / CONFIG_FILE)
+
+
+def _traceback_text(error: BaseException) -> str:
+    """The traceback of ``error`` (of its cause, for errors that only name a plugin's failure)."""
+    shown = error.__cause__ or error
+    return "".join(traceback.format_exception(type(shown), shown, shown.__traceback__))
