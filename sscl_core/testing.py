@@ -9,7 +9,9 @@ Typical use in a plugin's tests::
 
 ``check_method`` trains the method on a two-task synthetic stream and asserts that it returns finite
 named losses, changes the model, and gives the same accuracy matrices twice for one seed.
-``check_memory_pool`` checks a pool's budget, sampling and state round trip.
+``check_resume`` stops a run in the middle of its second task, resumes it from the checkpoint and asserts the
+same accuracy matrices as the uninterrupted run. ``check_memory_pool`` checks a pool's budget, sampling and
+state round trip.
 """
 
 from __future__ import annotations
@@ -33,6 +35,31 @@ from sscl_core.query import QueryStrategy
 from sscl_core.registry import KINDS, Registry
 from sscl_core.task import Task, TaskStream
 from sscl_core.trainer import RunResult, Trainer
+
+
+KILL_MARK = "conformance-killed"
+"""File that :class:`KillAt` leaves in the run directory it stopped, so the resumed run is not stopped again."""
+
+
+class SimulatedKill(BaseException):
+    """Raised by :class:`KillAt` to stop a run abruptly, like a kill: no plugin or trainer handler catches it."""
+
+
+@component
+class KillAt(Callback):
+    """Stops a run like a kill (raises :class:`SimulatedKill`) right after global iteration ``at``, once per run
+    directory, so resuming the same config runs to the end."""
+
+    name = "conformance-kill"
+    at: int = param(-1, help="global iteration after which the run is stopped (-1: never)")
+
+    @hookimpl
+    def after_iter(self, ctx: Any) -> None:
+        """Raise SimulatedKill at iteration ``at`` unless this run directory was stopped before."""
+        mark = ctx.run_dir / KILL_MARK
+        if ctx.global_iter == self.at and not mark.exists():
+            mark.touch()
+            raise SimulatedKill
 
 
 class SyntheticTransforms:
@@ -137,9 +164,10 @@ class TinyBackbone(Backbone):
 
 
 def make_registry(*classes: type) -> Registry:
-    """A registry holding the synthetic dataset, the tiny backbone and ``classes`` (kinds found by base class)."""
+    """A registry holding the synthetic dataset, the tiny backbone, :class:`KillAt` and ``classes`` (kinds found
+    by base class)."""
     registry = Registry()
-    for cls in (SyntheticDataset, TinyBackbone, *classes):
+    for cls in (SyntheticDataset, TinyBackbone, KillAt, *classes):
         kind = next(k for k, (_hook, base) in KINDS.items() if issubclass(cls, base))
         registry.add(kind, cls, "sscl-core.testing")
     return registry
@@ -202,6 +230,37 @@ def check_method(
     again = run_tiny(registry, tmp_path / "b", method_cls.name, overrides)
     assert result.metrics["accuracy"] == again.metrics["accuracy"], "the same seed gave different accuracy matrices"
     return result
+
+
+def check_resume(
+    method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()
+) -> RunResult:
+    """Assert that a run stopped in the middle of its second task (of three) and resumed from its checkpoint
+    ends with the same accuracy matrices, bit for bit, as the same run uninterrupted.
+
+    Fails when the method (or its pool) keeps state outside ``state_dict``, draws random numbers from another
+    generator than ``ctx.generator`` or the torch global one, or puts objects other than tensors and plain data
+    in its state. Returns the resumed run's result.
+    """
+    registry = make_registry(method_cls, *extra)
+    iters = tiny_config(tmp_path, method_cls.name, list(overrides)).train.iters_per_task
+    settings = [*overrides, "dataset.num_tasks=3"]
+    kill = f"callbacks=[{{name: conformance-kill, at: {iters + iters // 2}}}]"
+    config = tiny_config(tmp_path / "resumed", method_cls.name, [*settings, kill])
+    try:
+        Trainer(config, registry).run()
+        raise AssertionError("the run ended before the simulated kill")
+    except SimulatedKill:
+        pass
+    (run_dir,) = (tmp_path / "resumed").iterdir()
+    resumed = Trainer.resume(run_dir, config, registry).run()
+    reference = run_tiny(registry, tmp_path / "reference", method_cls.name, settings)
+    assert resumed.metrics["accuracy"] == reference.metrics["accuracy"], (
+        "the resumed run's accuracy matrices differ from the uninterrupted run's: some state is not in state_dict() "
+        "or some randomness does not come from ctx.generator"
+    )
+    assert len(resumed.metrics["timing"]["iteration_seconds"]) == 3
+    return resumed
 
 
 def check_memory_pool(pool_cls: type[MemoryPool], size: int = 16) -> None:
