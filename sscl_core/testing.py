@@ -36,7 +36,6 @@ from sscl_core.registry import KINDS, Registry
 from sscl_core.task import Task, TaskStream
 from sscl_core.trainer import RunResult, Trainer
 
-
 KILL_MARK = "conformance-killed"
 """File that :class:`KillAt` leaves in the run directory it stopped, so the resumed run is not stopped again."""
 

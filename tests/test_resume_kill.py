@@ -4,9 +4,9 @@ the digits stream, on CPU. SIGINT and SIGTERM stop a run after the current itera
 say how to resume and exit with 130 and 143.
 
 Every process computes with one torch thread (bit-for-bit equality holds for one machine setup, and the
-shared test machine runs much faster without oversubscribed threads). The run is stopped by a tiny plugin that the tests write into a folder (a module and its dist-info with an
-``sscl`` entry point): its callback signals its own process right after a given global iteration, so the
-moment is exact.
+shared test machine runs much faster without oversubscribed threads). The run is stopped by a tiny plugin
+that the tests write into a folder (a module and its dist-info with an ``sscl`` entry point): its callback
+signals its own process right after a given global iteration, so the moment is exact.
 """
 
 import json
