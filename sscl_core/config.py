@@ -8,6 +8,7 @@ checked against the component's fields when the run resolves them (see :mod:`ssc
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,33 @@ from sscl_core.errors import SsclError
 COMPONENT_SECTIONS = ("dataset", "backbone", "method", "memory_pool")
 
 
+MAX_SEED = 2**63 - 1
+"""Largest seed torch's generators accept as a signed 64-bit number."""
+
+
 def _positive(_instance: Any, attribute: Any, value: Any) -> None:
-    if value <= 0:
+    if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+def _non_negative(_instance: Any, attribute: Any, value: Any) -> None:
+    if not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
+
+
+def _optional_positive(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:
+        _positive(instance, attribute, value)
+
+
+def _seed(_instance: Any, attribute: Any, value: int) -> None:
+    if not 0 <= value <= MAX_SEED:
+        raise ValueError(f"{attribute.name} must be between 0 and {MAX_SEED}, got {value!r}")
+
+
+def _folder_name(_instance: Any, attribute: Any, value: str | None) -> None:
+    if value is not None and (value in ("", ".", "..") or any(c in value for c in "/\\\0")):
+        raise ValueError(f"{attribute.name} must be a plain folder name (no '/', not '.' or '..'), got {value!r}")
 
 
 def _fractions(_instance: Any, attribute: Any, value: Any) -> None:
@@ -38,15 +63,17 @@ class TrainConfig:
     batch_size: int = param(8, help="labeled samples per iteration (B)", validator=_positive)
     uratio: int = param(7, help="unlabeled samples per labeled sample in a batch (mu)", validator=_positive)
     lr: float = param(0.03, help="SGD learning rate", validator=_positive)
-    momentum: float = param(0.9, help="SGD momentum", validator=attrs.validators.ge(0.0))
-    weight_decay: float = param(5e-4, help="SGD weight decay", validator=attrs.validators.ge(0.0))
+    momentum: float = param(0.9, help="SGD momentum", validator=_non_negative)
+    weight_decay: float = param(5e-4, help="SGD weight decay", validator=_non_negative)
     lr_milestones: list[float] = param(
         [0.8, 0.9],
         help="fractions of each task where the learning rate is multiplied by lr_gamma",
         validator=_fractions,
     )
     lr_gamma: float = param(0.1, help="learning-rate factor at each milestone", validator=_positive)
-    grad_clip_norm: float | None = param(None, help="clip the gradient norm to this value (null: no clipping)")
+    grad_clip_norm: float | None = param(
+        None, help="clip the gradient norm to this value (null: no clipping)", validator=_optional_positive
+    )
     virtual_epoch_iters: int = param(
         100, help="iterations per virtual epoch (before_epoch/after_epoch)", validator=_positive
     )
@@ -63,10 +90,12 @@ class TrainConfig:
 class RunConfig:
     """Everything a run needs; ``sscl config`` prints it resolved."""
 
-    seed: int = param(0, help="seed of the class order, label choice, initialization and sampling")
+    seed: int = param(0, help="seed of the class order, label choice, initialization and sampling", validator=_seed)
     device: str = param("auto", help="auto, cpu, cuda, cuda:N or mps (auto: cuda when available)")
     output_dir: str = param("runs", help="folder that receives the run directory")
-    run_name: str | None = param(None, help="name of the run directory (default: time, dataset, method, seed)")
+    run_name: str | None = param(
+        None, help="name of the run directory (default: time, dataset, method, seed)", validator=_folder_name
+    )
     keep_pool_disk: bool = param(
         False, help="keep the memory pool's disk tier (RUN_DIR/memory_pool) when the run ends instead of removing it"
     )

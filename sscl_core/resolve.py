@@ -69,6 +69,10 @@ def _pool_spec(spec: dict[str, Any] | None, method: Method) -> dict[str, Any]:
     return spec
 
 
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+"""The kinds of device a run can train on."""
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA, then MPS, then the CPU; an explicit device must exist."""
     if name == "auto":
@@ -80,7 +84,9 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise SsclError(f"device: unknown device '{name}' (use auto, cpu, cuda, cuda:N or mps)") from None
+        device = None
+    if device is None or device.type not in DEVICE_TYPES:
+        raise SsclError(f"device: unknown device '{name}' (use auto, cpu, cuda, cuda:N or mps)")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SsclError(f"device: '{name}' asked for, but CUDA is not available here: use device=auto or cpu")
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):

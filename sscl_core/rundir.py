@@ -12,6 +12,8 @@ from typing import IO, Any
 
 import yaml
 
+from sscl_core.errors import SsclError
+
 CONFIG_FILE = "config.yaml"
 """The resolved config of the run."""
 METRICS_FILE = "metrics.json"
@@ -27,15 +29,20 @@ TEMP_SUFFIX = ".tmp"
 def create_run_dir(output_dir: str, run_name: str) -> Path:
     """A new, empty run directory ``output_dir/run_name`` (suffixed ``-2``, ``-3``... if taken)."""
     root = Path(output_dir)
-    root.mkdir(parents=True, exist_ok=True)
     path, n = root / run_name, 1
-    while True:
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            n += 1
-            path = root / f"{run_name}-{n}"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                n += 1
+                path = root / f"{run_name}-{n}"
+    except OSError as error:
+        raise SsclError(
+            f"cannot create the run directory {path}: {error.strerror or error}; set output_dir to a writable folder"
+        ) from None
 
 
 def default_run_name(dataset: str, method: str, seed: int) -> str:
