@@ -141,7 +141,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SsclError(f"config file {path} does not exist: check the path") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, UnicodeDecodeError, ValueError) as error:
         raise SsclError(f"cannot read config file {path}: {error}") from None
     try:
         data = yaml.safe_load(text)

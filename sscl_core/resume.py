@@ -73,7 +73,7 @@ def check_same_config(run_dir: Path, run: dict[str, Any], given: dict[str, Any])
 def check_run_dir(path: str | Path) -> Path:
     """The run directory to resume; refused unless it exists and holds the config.yaml of a run."""
     run_dir = Path(path)
-    if not run_dir.is_dir():
+    if "\0" in str(run_dir) or not run_dir.is_dir():
         raise SsclError(f"--resume {run_dir}: no such run directory")
     if not (run_dir / CONFIG_FILE).is_file():
         raise SsclError(f"--resume {run_dir}: not an sscl run directory (it has no {CONFIG_FILE})")

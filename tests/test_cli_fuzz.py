@@ -146,6 +146,8 @@ def flat(options):
     options=st.lists(option, max_size=6),
     config_text=st.none() | config_texts,
 )
+@example(command="config", words=["\x00"], options=[], config_text=None)
+@example(command="describe", words=["method", "er"], options=[("--set", "seed=1")], config_text=None)
 def test_config_describe_list_never_crash(command, words, options, config_text):
     argv = [command, *words]
     if config_text is not None:
