@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import shlex
 import signal
 import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from sscl_core.resume import resume_command
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 """The signals that ask a run to stop."""
@@ -33,12 +34,11 @@ class RunInterrupted(Exception):
 
     def __str__(self) -> str:
         name = signal.Signals(self.signum).name
-        resume = f"sscl run --resume {shlex.quote(str(self.run_dir))}"
         if self.tasks_done:
             kept = f"the checkpoint after task {self.tasks_done} of {self.tasks} is kept"
         else:
             kept = "no task had finished, so the run starts over"
-        return f"stopped by {name}; {kept}: resume with '{resume}'"
+        return f"stopped by {name}; {kept}: resume with '{resume_command(self.run_dir)}'"
 
 
 class StopSignals:

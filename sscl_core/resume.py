@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,11 @@ def check_same_config(run_dir: Path, run: dict[str, Any], given: dict[str, Any])
         f"--resume {run_dir}: the config differs from the run's in {shown}{more}: resume with the run's own config "
         "(no CONFIG, --set or component options), or start a new run"
     )
+
+
+def resume_command(run_dir: Path) -> str:
+    """The command that resumes ``run_dir``, quoted for a shell."""
+    return f"sscl run --resume {shlex.quote(str(run_dir))}"
 
 
 def check_run_dir(path: str | Path) -> Path:

@@ -39,7 +39,7 @@ from sscl_core.plugin_errors import blame, watch_hooks
 from sscl_core.pool_disk import clear_pool_dir, restore_pool_files, snapshot_pool_files, verify_pool_files
 from sscl_core.registry import Registry
 from sscl_core.resolve import Components, resolve_components, resolve_device
-from sscl_core.resume import check_same_config, config_sha256
+from sscl_core.resume import check_same_config, config_sha256, resume_command
 from sscl_core.run_state import Members, Progress, capture_state, restore_state
 from sscl_core.rundir import CONFIG_FILE, EVENTS_FILE, create_run_dir, default_run_name, write_config, write_metrics
 from sscl_core.sampling import BatchBuilder
@@ -130,7 +130,7 @@ class Trainer:
             )
         checkpoint = load_checkpoint(run_dir, manifest) if manifest is not None else None
         trainer = cls(config, registry, echo)
-        run_config = checkpoint["config"] if checkpoint is not None else _read_run_config(run_dir)
+        run_config = checkpoint["config"] if checkpoint is not None else read_yaml(run_dir / CONFIG_FILE)
         check_same_config(run_dir, run_config, trainer.components.resolved_config(config))
         if checkpoint is not None and checkpoint.get("pool_files"):
             verify_pool_files(pool_snapshot_dir(run_dir, manifest.tasks_done), checkpoint["pool_files"])
@@ -185,7 +185,7 @@ class Trainer:
             if isinstance(error, SsclError) and self.tasks_checkpointed:
                 error.args = (
                     f"{error}; the checkpoint after task {self.tasks_checkpointed} is intact: fix the cause and "
-                    f"resume with 'sscl run --resume {run_dir}'",
+                    f"resume with '{resume_command(run_dir)}'",
                 )
             raise
         finally:
@@ -374,11 +374,6 @@ class Trainer:
             "model": {"parameters": count_parameters(ctx.model)},
             "machine": machine_info(ctx.device),
         }
-
-
-def _read_run_config(run_dir: Path) -> dict[str, Any]:
-    """The resolved config a run directory started with."""
-    return read_yaml(run_dir / CONFIG_FILE)
 
 
 def _traceback_text(error: BaseException) -> str:
