@@ -6,8 +6,10 @@ er replays 8 more from its pool (5 labels per class, SGD lr 0.03 momentum 0.9). 
 and every repeat runs each backbone once, starting at a different backbone each time, so slow drift of a
 shared machine hits all backbones alike. Per repeat, a backbone's median iteration time is divided by the
 reference's median of the same repeat; the table shows the median of those ratios over repeats.
+PyTorch runs on ``--threads`` threads (default 1): on a machine shared by other jobs, two threads spinning
+at OpenMP barriers for cores that other processes hold made single iterations up to 40 times slower.
 
-    python benchmarks/backbone_cost.py OUT_DIR [--repeats 3] [--iters 6] [--reference small-cnn]
+    python benchmarks/backbone_cost.py OUT_DIR [--repeats 3] [--iters 5] [--threads 1] [--reference small-cnn]
 
 Runs land in ``OUT_DIR/runs/<backbone>-s<repeat>`` (``benchmarks/summarize.py`` reads them too); a run
 whose ``metrics.json`` exists is not repeated, so an interrupted benchmark resumes where it stopped.
@@ -153,11 +155,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder for the data, the run directories and the table")
     parser.add_argument("--repeats", type=int, default=3, help="runs per backbone (default 3)")
-    parser.add_argument("--iters", type=int, default=6, help="training iterations per run (default 6)")
+    parser.add_argument("--iters", type=int, default=5, help="training iterations per run (default 5)")
     parser.add_argument("--reference", default="small-cnn", help="backbone the ratios are taken to")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--backbones", nargs="*", help="backbones to measure (default: every registered one)")
     parser.add_argument("--table-only", action="store_true", help="print the table of the runs present; run nothing")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     backbones = args.backbones or load_registry().names("backbone")
     if args.reference not in backbones:
         backbones = [args.reference, *backbones]
