@@ -96,7 +96,7 @@ def run_all(out: Path, backbones: list[str], repeats: int, iters: int) -> None:
 
 
 def table(out: Path, backbones: list[str], reference: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """One row per backbone from the run directories, and the machine line of the last run."""
+    """One row per backbone from the run directories, cheapest first, and the machine line of a run."""
     metrics = {path.parent.name: json.loads(path.read_text()) for path in sorted((out / "runs").glob("*/metrics.json"))}
 
     def median_iteration(backbone: str, repeat: int) -> float | None:
@@ -128,7 +128,7 @@ def table(out: Path, backbones: list[str], reference: str) -> tuple[list[dict[st
                 "repeats": len(done),
             }
         )
-    return rows, machine
+    return sorted(rows, key=lambda row: row["macs"]), machine
 
 
 def markdown(rows: list[dict[str, Any]], machine: dict[str, Any], reference: str) -> str:
