@@ -27,14 +27,15 @@ def model_cost(module: nn.Module, input_shape: tuple[int, int, int]) -> dict[str
     MACs are half the FLOPs that ``torch.utils.flop_counter.FlopCounterMode`` counts for one forward pass
     (convolutions and matrix products; normalization, activations and pooling count as zero). The pass runs
     on the module's device and dtype, in eval mode, without gradients and under a forked RNG, so it changes
-    neither the module's training mode nor any random stream.
+    neither the training mode of the module or any submodule (a frozen part stays in eval mode) nor any
+    random stream.
     """
     parameters = count_parameters(module)
     first = next(module.parameters(), None)
     device = first.device if first is not None else torch.device("cpu")
     dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
     images = torch.zeros((1, *input_shape), device=device, dtype=dtype)
-    was_training = module.training
+    modes = [(m, m.training) for m in module.modules()]
     module.eval()
     try:
         with (
@@ -44,7 +45,8 @@ def model_cost(module: nn.Module, input_shape: tuple[int, int, int]) -> dict[str
         ):
             module(images)
     finally:
-        module.train(was_training)
+        for submodule, training in modes:
+            submodule.training = training
     return {"parameters": int(parameters), "macs": int(counter.get_total_flops()) // 2}
 
 

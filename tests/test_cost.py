@@ -60,13 +60,14 @@ def test_model_cost_counts_convolutions_and_matrix_products():
     assert measured["macs"] == 8 * 8 * 4 * 3 * 9 + 4 * 64 * 5
 
 
-def test_model_cost_keeps_training_mode_and_random_streams():
-    module = nn.Sequential(NoisyLayer(), nn.Flatten(), nn.Linear(16, 2), nn.Dropout(0.5))
+def test_model_cost_keeps_training_modes_and_random_streams():
+    module = nn.Sequential(NoisyLayer(), nn.Flatten(), nn.Linear(16, 2), nn.Dropout(0.5), nn.BatchNorm1d(2))
     module.train()
+    module[4].eval()  # a frozen part, as a method may keep one
     torch.manual_seed(3)
     before = torch.get_rng_state()
     assert model_cost(module, (1, 4, 4))["macs"] == 16 * 2
-    assert module.training
+    assert [m.training for m in module] == [True, True, True, True, False]
     assert torch.equal(torch.get_rng_state(), before)
 
 
