@@ -11,12 +11,16 @@ import yaml
 
 from sscl_core.components import describe_fields
 from sscl_core.config import RunConfig, load_config
+from sscl_core.cost import STANDARD_INPUT_SHAPES, backbone_costs, format_macs, format_shape, parse_input_shape
 from sscl_core.errors import SsclError
 from sscl_core.interrupt import RunInterrupted
 from sscl_core.registry import KINDS, Registry, kind_of, load_registry
 from sscl_core.resolve import resolve_components
 from sscl_core.resume import check_run_dir
 from sscl_core.rundir import CONFIG_FILE
+
+DEFAULT_COST_CLASSES = 10
+"""Head size of the cost ``sscl describe backbone`` shows (CIFAR-10, MNIST and digits have 10 classes)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,6 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
     describe = commands.add_parser("describe", help="a component's hyperparameters, defaults and properties")
     describe.add_argument("kind", help=", ".join(KINDS))
     describe.add_argument("name")
+    describe.add_argument(
+        "--input-shape",
+        action="append",
+        default=[],
+        metavar="CxHxW",
+        dest="input_shapes",
+        help="backbones: measure the cost at this input shape, e.g. 3x32x32 (repeatable; default: "
+        + ", ".join(format_shape(s) for s in STANDARD_INPUT_SHAPES)
+        + ")",
+    )
+    describe.add_argument(
+        "--classes",
+        type=int,
+        default=DEFAULT_COST_CLASSES,
+        help=f"backbones: classes of the linear head in the cost (default {DEFAULT_COST_CLASSES})",
+    )
     return parser
 
 
@@ -173,6 +193,11 @@ def command_describe(args: argparse.Namespace) -> None:
     """Describe one component."""
     registry, kind = load_registry(), kind_of(args.kind)
     cls = registry.get(kind, args.name)
+    if kind != "backbone" and (args.input_shapes or args.classes != DEFAULT_COST_CLASSES):
+        raise SsclError(f"--input-shape and --classes apply to backbones only, not to a {kind}")
+    shapes = [parse_input_shape(text) for text in args.input_shapes] or list(STANDARD_INPUT_SHAPES)
+    if args.classes < 1:
+        raise SsclError(f"--classes must be at least 1, got {args.classes}")
     print(f"{kind} '{args.name}' from {registry.distribution_of(kind, args.name)}")
     print((cls.__doc__ or "").strip())
     if kind == "method":
@@ -183,6 +208,25 @@ def command_describe(args: argparse.Namespace) -> None:
     print("\nhyperparameters:" if fields else "\nno hyperparameters")
     for field in fields:
         print(f"  {field['name']} ({field['type']}, default {field['default']!r}): {field['help']}")
+    if kind == "backbone":
+        _print_backbone_cost(cls, shapes, args.classes)
+
+
+def _print_backbone_cost(cls: type, shapes: list[tuple[int, int, int]], classes: int) -> None:
+    """Parameters and MACs of the backbone at its defaults, with a linear head, at each input shape."""
+    print(
+        f"\ncost at default settings, with a linear head over {classes} classes, for one image "
+        "(torch FlopCounterMode; MACs = FLOPs / 2):"
+    )
+    for row in backbone_costs(cls(), shapes, classes):
+        shape = format_shape(row["input_shape"])
+        if "refused" in row:
+            print(f"  {shape:<9} not supported: {row['refused']}")
+        else:
+            print(
+                f"  {shape:<9} {row['parameters']:>12,} parameters  {format_macs(row['macs']):>10} MACs  "
+                f"{row['out_features']} features"
+            )
 
 
 COMMANDS = {

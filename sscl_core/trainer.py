@@ -19,7 +19,7 @@ import pluggy
 import torch
 
 from sscl_core import hookspecs
-from sscl_core.backbone import ClassifierModel, count_parameters
+from sscl_core.backbone import ClassifierModel
 from sscl_core.checkpoint import (
     Manifest,
     load_checkpoint,
@@ -31,6 +31,7 @@ from sscl_core.checkpoint import (
 )
 from sscl_core.config import RunConfig, read_yaml
 from sscl_core.context import RunContext
+from sscl_core.cost import model_cost
 from sscl_core.errors import SsclError
 from sscl_core.evaluation import PROTOCOLS, Matrix, evaluate_seen_tasks, summarize
 from sscl_core.events import EventLog
@@ -371,7 +372,7 @@ class Trainer:
                 "pool_ram_bytes": pool.ram_bytes() if pool is not None else 0,
                 "pool_disk_bytes": pool.disk_bytes() if pool is not None else 0,
             },
-            "model": {"parameters": count_parameters(ctx.model)},
+            "model": {**model_cost(ctx.model, ctx.stream.input_shape), "input_shape": list(ctx.stream.input_shape)},
             "machine": machine_info(ctx.device),
         }
 

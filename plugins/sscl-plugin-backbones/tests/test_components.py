@@ -95,10 +95,26 @@ def test_small_cnn_does_not_pool_below_minimum_size():
     assert len(pools) == 1
 
 
-def test_small_cnn_rejects_bad_fields_in_one_line():
-    with pytest.raises(SsclError, match="width") as error:
-        build(SmallCNN, {"width": 0}, "backbone 'small-cnn'")
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"width": 0}, "width must be between 1 and 256 (channels of the first block), got 0"),
+        ({"width": 100_000}, "width must be between 1 and 256"),
+        ({"blocks": 40}, "blocks must be between 1 and 8 (each block doubles the channels), got 40"),
+        ({"width": 256, "blocks": 5}, "width 256 with 5 blocks gives 4,096 channels in the last block"),
+        ({"min_pool_size": 1000}, "min_pool_size must be between 1 and 64"),
+    ],
+)
+def test_small_cnn_rejects_oversized_or_bad_fields_in_one_line(fields, message):
+    with pytest.raises(SsclError, match="width|blocks|min_pool_size") as error:
+        build(SmallCNN, fields, "backbone 'small-cnn'")
+    assert str(error.value).startswith("backbone 'small-cnn': ") and message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_small_cnn_accepts_the_largest_allowed_sizes():
+    assert build(SmallCNN, {"width": 256, "blocks": 4, "min_pool_size": 64}, "backbone 'small-cnn'").blocks == 4
+    assert build(SmallCNN, {"width": 8, "blocks": 8}, "backbone 'small-cnn'").build((1, 8, 8)).out_features == 1024
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
+from sscl_core.cost import format_macs
 from sscl_plugin_backbones.catalog import BACKBONES
-from sscl_plugin_backbones.cost_table import format_macs, measured_rows
+from sscl_plugin_backbones.cost_table import measured_rows
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

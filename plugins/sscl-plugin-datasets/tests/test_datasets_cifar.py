@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from sscl_plugin_datasets.cifar import Cifar10, Cifar100
+from sscl_plugin_datasets.cifar_writer import write_cifar10
 from sscl_plugin_datasets.errors import FileFormatError
 from sscl_plugin_datasets.safe_pickle import load_restricted
 
@@ -110,3 +111,18 @@ def test_missing_batch_and_missing_folder_are_named(cifar10_root, tmp_path, one_
     one_line_error(Cifar10(root=str(cifar10_root)), "data_batch_5", "missing", "cifar-10-python.tar.gz")
     one_line_error(Cifar100(root=str(tmp_path)), str(tmp_path / "cifar-100-python"), "cifar-100-python.tar.gz")
     one_line_error(Cifar10(), "dataset.root", "not set")
+
+
+def test_written_cifar10_folder_reads_back(tmp_path):
+    generator = torch.Generator().manual_seed(0)
+    train_x = torch.randint(0, 256, (23, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    train_y = torch.arange(23) % 10
+    test_x = torch.randint(0, 256, (10, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    names = tuple(f"name{i}" for i in range(10))
+    root = write_cifar10(tmp_path, train_x, train_y, test_x, torch.arange(10), class_names=names)
+    data = Cifar10(root=str(root)).load_data()
+    assert torch.equal(data.train_x, train_x) and torch.equal(data.train_y, train_y)
+    assert torch.equal(data.test_x, test_x) and data.test_y.tolist() == list(range(10))
+    assert data.class_names == names
+    with pytest.raises(ValueError, match="uint8 images"):
+        write_cifar10(tmp_path, train_x.float(), train_y, test_x, torch.arange(10))

@@ -1,5 +1,4 @@
-"""Backbones for sscl: feature extractors mapping images (N, C, H, W) to features (N, out_features)."""
+"""Backbones for sscl: feature extractors mapping images (N, C, H, W) to features (N, out_features).
 
-from sscl_plugin_backbones.cost import cost
-
-__all__ = ["cost"]
+Their cost (parameters, multiply-accumulates) is measured by the core: ``sscl_core.cost.model_cost``.
+"""

@@ -1,13 +1,13 @@
 """Parameters and MACs of every backbone with a linear head, as rows for the README's cost table.
 
 Run ``python -m sscl_plugin_backbones.cost_table`` to print the measured columns (32x32x3, 10 classes).
+The numbers come from the core's ``sscl_core.cost.backbone_costs``, as ``sscl describe backbone`` shows them.
 """
 
 from __future__ import annotations
 
-from sscl_core import ClassifierModel
+from sscl_core.cost import backbone_costs, format_macs
 from sscl_plugin_backbones.catalog import BACKBONES
-from sscl_plugin_backbones.cost import cost
 
 TABLE_SHAPE: tuple[int, int, int] = (3, 32, 32)
 """The input shape of the README table."""
@@ -16,28 +16,14 @@ TABLE_CLASSES = 10
 """The head size of the README table."""
 
 
-def format_macs(macs: int) -> str:
-    """MACs in millions with one decimal, e.g. ``555.4 M``."""
-    return f"{macs / 1e6:.1f} M"
-
-
 def measured_rows(
     input_shape: tuple[int, int, int] = TABLE_SHAPE, num_classes: int = TABLE_CLASSES
 ) -> list[dict[str, object]]:
     """One row per backbone: name, parameters and MACs (with the head), features and minimum image size."""
     rows = []
     for backbone in BACKBONES:
-        network = backbone().build(input_shape)
-        measured = cost(ClassifierModel(network, num_classes), input_shape)
-        rows.append(
-            {
-                "name": backbone.name,
-                "parameters": measured["parameters"],
-                "macs": measured["macs"],
-                "out_features": network.out_features,
-                "min_size": backbone.min_size,
-            }
-        )
+        (measured,) = backbone_costs(backbone(), [input_shape], num_classes)
+        rows.append({"name": backbone.name, **measured, "min_size": backbone.min_size})
     return rows
 
 

@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
-from attrs import validators
+from typing import Any
+
 from torch import nn
 
 from sscl_core import component, param
 from sscl_plugin_backbones.blocks import PooledFeatures, conv_bn_relu, init_weights
 from sscl_plugin_backbones.sized import SizedBackbone
+
+MAX_WIDTH = 256
+"""Most channels of the first block."""
+
+MAX_BLOCKS = 8
+"""Most blocks."""
+
+MAX_CHANNELS = 2048
+"""Most channels of the last block (``width * 2 ** (blocks - 1)``); beyond that the net is no longer small."""
+
+MAX_MIN_POOL_SIZE = 64
+"""Largest ``min_pool_size`` (the largest standard image side)."""
+
+
+def _between(low: int, high: int, why: str) -> Any:
+    """An attrs validator accepting integers in ``low..high``; the error says why the limit exists."""
+
+    def check(_instance: Any, attribute: Any, value: int) -> None:
+        if not low <= value <= high:
+            raise ValueError(f"{attribute.name} must be between {low} and {high} ({why}), got {value}")
+
+    return check
+
+
+def _last_block_fits(instance: SmallCNN, _attribute: Any, blocks: int) -> None:
+    channels = instance.width * 2 ** (blocks - 1)
+    if channels > MAX_CHANNELS:
+        raise ValueError(
+            f"width {instance.width} with {blocks} blocks gives {channels:,} channels in the last block, "
+            f"more than {MAX_CHANNELS}: lower width or blocks"
+        )
 
 
 @component
@@ -24,10 +56,20 @@ class SmallCNN(SizedBackbone):
     name = "small-cnn"
     min_size = 8
 
-    width: int = param(32, help="channels of the first block; each next block doubles them", validator=validators.ge(1))
-    blocks: int = param(3, help="number of conv-BatchNorm-ReLU blocks", validator=validators.ge(1))
+    width: int = param(
+        32,
+        help=f"channels of the first block (1 to {MAX_WIDTH}); each next block doubles them",
+        validator=_between(1, MAX_WIDTH, "channels of the first block"),
+    )
+    blocks: int = param(
+        3,
+        help=f"number of conv-BatchNorm-ReLU blocks (1 to {MAX_BLOCKS}; the last has at most {MAX_CHANNELS} channels)",
+        validator=[_between(1, MAX_BLOCKS, "each block doubles the channels"), _last_block_fits],
+    )
     min_pool_size: int = param(
-        4, help="pool only while the pooled feature map is at least this many pixels a side", validator=validators.ge(1)
+        4,
+        help=f"pool only while the pooled feature map is at least this many pixels a side (1 to {MAX_MIN_POOL_SIZE})",
+        validator=_between(1, MAX_MIN_POOL_SIZE, "pixels a side"),
     )
 
     def create(self, input_shape: tuple[int, int, int]) -> nn.Module:
