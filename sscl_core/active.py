@@ -83,7 +83,10 @@ class ActiveLearner:
         start = time.perf_counter()
         task.clear_labels()
         columns = score_columns(ctx, task)
-        probs, features = score_pool(ctx, task, columns, self.strategy.needs_features)
+        if self.strategy.uses_model:
+            probs, features = score_pool(ctx, task, columns, self.strategy.needs_features)
+        else:
+            probs, features = torch.full((len(task), len(columns)), 1.0 / len(columns)), None
         chosen = self._select(task, probs, features, columns, ctx.generator)
         seconds = time.perf_counter() - start
         self.seconds.append(seconds)
@@ -198,7 +201,8 @@ def score_pool(ctx: RunContext, task: Task, columns: list[int], with_features: b
 def build_active_learner(spec: dict[str, Any], registry: Registry) -> ActiveLearner:
     """The active-learning step of a config's ``active_learning`` section; bad settings are one SsclError."""
     if not isinstance(spec, dict):
-        raise SsclError(f"active_learning: expected a mapping like {{strategy: entropy, budget_per_class: 5}}, got {spec!r}")
+        example = "{strategy: entropy, budget_per_class: 5}"
+        raise SsclError(f"active_learning: expected a mapping like {example}, got {spec!r}")
     strategy = spec.get("strategy")
     if not isinstance(strategy, str):
         names = ", ".join(registry.names("query_strategy")) or "none installed"

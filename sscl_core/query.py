@@ -1,4 +1,4 @@
-"""The active-learning query-strategy interface: what a strategy sees of a task's unlabeled pool, and what it returns."""
+"""The active-learning query-strategy interface: what a strategy sees of a task's pool and what it returns."""
 
 from __future__ import annotations
 
@@ -44,16 +44,18 @@ class QueryStrategy:
 
     :meth:`select` returns ``min(budget, unlabeled)`` distinct unlabeled candidates, most informative first;
     with a budget of at least the number of unlabeled candidates it is a full ranking (per-class budgets walk
-    it). A budget of 0 gives an empty tensor.
-    Randomness (ties, random choice, bootstrap) comes only from ``generator``, so runs repeat exactly.
+    it). A budget of 0 gives an empty tensor. Randomness (ties, random choice, bootstrap) comes only from
+    ``generator``, so runs repeat exactly.
 
-    ``needs_features`` asks the run for backbone features. ``rounds`` splits the budget into that many rounds;
-    after each round the chosen images are labeled and :meth:`select` sees them in ``candidates.labeled`` and
-    ``candidates.labels`` (the model is not retrained in between, so only strategies that learn from those
-    labels, like query by committee, need more than one round).
+    ``uses_model`` says whether the strategy looks at the model at all: when False (e.g. random choice) the pool
+    is not scored and ``candidates.probs`` is uniform. ``needs_features`` asks the run for backbone features.
+    ``rounds`` splits the budget into that many rounds; after each round the chosen images are labeled and
+    :meth:`select` sees them in ``candidates.labeled`` and ``candidates.labels`` (the model is not retrained in
+    between, so only strategies that learn from those labels, like query by committee, need more than one round).
     """
 
     name: ClassVar[str]
+    uses_model: ClassVar[bool] = True
     needs_features: ClassVar[bool] = False
     rounds: ClassVar[int] = 1
 

@@ -41,6 +41,15 @@ def fit_linear_head(x: Tensor, y: Tensor, num_classes: int, l2: float, steps: in
     return weight.detach(), bias.detach()
 
 
+def stratified_bootstrap(labels: Tensor, generator: torch.Generator) -> Tensor:
+    """Positions into ``labels`` drawn with replacement within each class, as many per class as it has."""
+    drawn = []
+    for c in labels.unique().tolist():
+        members = (labels == c).nonzero().flatten()
+        drawn.append(members[torch.randint(0, len(members), (len(members),), generator=generator)])
+    return torch.cat(drawn)
+
+
 def kl_disagreement(member_probs: Tensor) -> Tensor:
     """Mean KL divergence of each member's distribution from the committee's mean (M, N, C) -> (N,)."""
     consensus = member_probs.mean(dim=0, keepdim=True)
@@ -59,7 +68,8 @@ class QueryByCommittee(QueryStrategy):
     """Query by committee over the current model's features.
 
     Each of ``committee_size`` members is a linear softmax head fit on a bootstrap resample (drawn with
-    replacement) of the images labeled so far in this selection, on the backbone's standardized features. The
+    replacement within each class, so every member sees every class) of the images labeled so far in this
+    selection, on the backbone's features (centered and scaled to unit root-mean-square norm over the pool). The
     images the committee disagrees on most are queried: mean KL divergence of the members from their
     consensus (``kl``) or the entropy of their votes (``vote-entropy``). A committee needs labels, so the
     first of ``rounds`` rounds chooses at random; each later round refits the committee on every label
@@ -83,13 +93,13 @@ class QueryByCommittee(QueryStrategy):
         features = candidates.features
         if features is None:
             raise ValueError("qbc needs the candidates' features")
-        std = features.std(dim=0, correction=0).clamp_min(1e-6)
-        x = ((features - features.mean(dim=0)) / std).float()
+        centered = features - features.mean(dim=0)
+        x = (centered / centered.square().sum(dim=1).mean().sqrt().clamp_min(1e-6)).float()
         labeled_x, labeled_y = x[candidates.labeled], candidates.labels
         num_classes = candidates.probs.shape[1]
         members = []
         for _ in range(self.committee_size):
-            sample = torch.randint(0, len(labeled_y), (len(labeled_y),), generator=generator)
+            sample = stratified_bootstrap(labeled_y, generator)
             weight, bias = fit_linear_head(labeled_x[sample], labeled_y[sample], num_classes, self.l2, self.steps)
             members.append(torch.softmax(x @ weight + bias, dim=1))
         return torch.stack(members)

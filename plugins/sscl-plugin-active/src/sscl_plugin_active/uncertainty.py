@@ -25,9 +25,13 @@ class UncertaintyStrategy(QueryStrategy):
 
 @component
 class RandomQuery(UncertaintyStrategy):
-    """Uniformly random choice: every candidate scores the same, so the ranking is the random tie order."""
+    """Uniformly random choice: every candidate scores the same, so the ranking is the random tie order.
+
+    It does not look at the model, so the pool is not scored.
+    """
 
     name = "random"
+    uses_model = False
 
     def scores(self, probs: Tensor) -> Tensor:
         """Zero for every candidate."""
