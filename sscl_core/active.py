@@ -87,7 +87,7 @@ class ActiveLearner:
             probs, features = score_pool(ctx, task, columns, self.strategy.needs_features)
         else:
             probs, features = torch.full((len(task), len(columns)), 1.0 / len(columns)), None
-        chosen = self._select(task, probs, features, columns, ctx.generator)
+        chosen, lookups = self._select(task, probs, features, columns, ctx.generator)
         seconds = time.perf_counter() - start
         self.seconds.append(seconds)
         labels = task.labeled_y
@@ -99,6 +99,7 @@ class ActiveLearner:
             chosen=[r.tolist() for r in chosen],
             labeled=task.labeled_index.tolist(),
             labels_per_class={int(c): int((labels == c).sum()) for c in task.classes},
+            class_lookups=lookups,
             seconds=seconds,
         )
 
@@ -113,8 +114,12 @@ class ActiveLearner:
 
     def _select(
         self, task: Task, probs: Tensor, features: Tensor | None, columns: list[int], generator: torch.Generator
-    ) -> list[Tensor]:
-        """Run the strategy's rounds and acquire the labels; return the indices chosen in each round."""
+    ) -> tuple[list[Tensor], int]:
+        """Run the strategy's rounds and acquire the labels.
+
+        Returns the indices chosen in each round and how many candidates' classes the per-class budgets looked
+        up (0 for a per-task budget).
+        """
         per_class = self.budget.budget_per_class
         if per_class is not None:
             counts = torch.bincount(task.oracle_y, minlength=max(task.classes) + 1)
@@ -125,7 +130,7 @@ class ActiveLearner:
         column_of[columns] = torch.arange(len(columns))
         rounds = max(1, self.strategy.rounds)
         labeled, labels = torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
-        chosen = []
+        chosen, lookups = [], 0
         for r in range(rounds):
             quota = {key: math.ceil(left / (rounds - r)) for key, left in remaining.items()}
             if sum(quota.values()) == 0:
@@ -135,13 +140,14 @@ class ActiveLearner:
                 picked = self._ask(candidates, quota[None], generator)
             else:
                 ranking = self._ask(candidates, len(task) - len(labeled), generator)
-                picked = take_per_class(ranking, task.oracle_y[ranking], quota)
+                picked, looked_up = take_per_class(ranking, task.oracle_y[ranking], quota)
+                lookups += looked_up
             acquired = task.acquire_labels(picked)
             for key in remaining:
                 remaining[key] -= len(picked) if key is None else int((acquired == key).sum())
             labeled, labels = torch.cat([labeled, picked]), torch.cat([labels, acquired])
             chosen.append(picked)
-        return chosen
+        return chosen, lookups
 
     def _ask(self, candidates: Candidates, budget: int, generator: torch.Generator) -> Tensor:
         """The strategy's choice, checked: exactly min(budget, unlabeled) distinct unlabeled candidates."""
@@ -158,15 +164,21 @@ class ActiveLearner:
         return picked
 
 
-def take_per_class(ranking: Tensor, classes: Tensor, quota: dict[int, int]) -> Tensor:
-    """The first ``quota[c]`` images of each class ``c`` in ``ranking``, in ranking order."""
-    left = dict(quota)
-    taken = []
+def take_per_class(ranking: Tensor, classes: Tensor, quota: dict[int, int]) -> tuple[Tensor, int]:
+    """The first ``quota[c]`` images of each class ``c`` in ``ranking``, in ranking order, and how far down the
+    ranking the walk went (the number of candidates whose class it looked up)."""
+    left = {c: n for c, n in quota.items() if n > 0}
+    taken, walked = [], 0
     for index, c in zip(ranking.tolist(), classes.tolist(), strict=True):
-        if left.get(c, 0) > 0:
+        if not left:
+            break
+        walked += 1
+        if c in left:
             taken.append(index)
             left[c] -= 1
-    return torch.tensor(taken, dtype=torch.long)
+            if left[c] == 0:
+                del left[c]
+    return torch.tensor(taken, dtype=torch.long), walked
 
 
 def score_columns(ctx: RunContext, task: Task) -> list[int]:

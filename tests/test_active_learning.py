@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from sscl_core import Callback, Method, QueryStrategy, SsclError, Task, component, hookimpl, testing
+from sscl_core.active import take_per_class
 from sscl_core.config import load_config
 from sscl_core.registry import load_registry
 from sscl_core.trainer import Trainer
@@ -194,6 +195,16 @@ def test_per_class_budget_holds_exactly(tmp_path, strategy):
         assert sorted(i for r in event["chosen"] for i in r) == sorted(event["labeled"])
 
 
+def test_take_per_class_walks_the_ranking_until_every_class_budget_is_full():
+    ranking, classes = torch.tensor([5, 3, 8, 1, 9, 4]), torch.tensor([0, 0, 1, 0, 1, 1])
+    taken, walked = take_per_class(ranking, classes, {0: 1, 1: 2})
+    assert taken.tolist() == [5, 8, 9] and walked == 5
+    taken, walked = take_per_class(ranking, classes, {0: 2, 1: 0})
+    assert taken.tolist() == [5, 3] and walked == 2
+    taken, walked = take_per_class(ranking, classes, {0: 9, 1: 1})  # class 0 has fewer than its budget
+    assert taken.tolist() == [5, 3, 8, 1] and walked == 6
+
+
 def test_a_class_with_fewer_images_than_its_budget_gives_all_of_them(tmp_path):
     run_synthetic(tmp_path, {"strategy": "entropy", "budget_per_class": 8}, ["dataset.train_per_class=6"])
     for seen in SEEN:
@@ -277,6 +288,7 @@ def test_events_metrics_and_config_record_the_selection(tmp_path):
         assert event["strategy"] == "qbc" and event["seconds"] > 0
         assert [len(r) for r in event["chosen"]] == [4, 2], "two rounds: ceil(3/2) then the rest, per class"
         assert len(event["labeled"]) == 6 and sorted(event["labels_per_class"].values()) == [3, 3]
+        assert 6 <= event["class_lookups"] <= 48
     summary = result.metrics["active_learning"]
     assert summary["strategy"] == "qbc" and summary["committee_size"] == 4 and summary["rounds"] == 2
     assert len(summary["selection_seconds"]) == 2
