@@ -2,7 +2,8 @@
 
 A run's label is its run-directory name without the trailing ``-s<seed>`` (name runs ``<label>-s<seed>``
 with ``--set run_name=...``). Ratios of median iteration time are taken per seed against the reference
-label's run of the same seed, then their median over seeds is shown.
+label's run of the same seed, then their median over seeds is shown. Runs with active learning add the total
+time their selections took (scoring, ranking, acquisition; per run, summed over tasks).
 
     python benchmarks/summarize.py RUNS_DIR_OR_RUN_DIRS... [--reference finetune] [--json out.json]
 """
@@ -67,6 +68,8 @@ def rows(table: dict[str, dict[int, dict[str, Any]]], reference: str | None) -> 
         row["data share"] = [by_seed[s]["timing"]["data_share"] for s in row["seeds"]]
         row["train (s)"] = [by_seed[s]["timing"]["total_train_seconds"] for s in row["seeds"]]
         row["peak RSS (MiB)"] = [by_seed[s]["memory"]["peak_rss_bytes"] / 2**20 for s in row["seeds"]]
+        if all("active_learning" in by_seed[s] for s in row["seeds"]):
+            row["selection (s)"] = [by_seed[s]["active_learning"]["total_selection_seconds"] for s in row["seeds"]]
         if reference is not None and reference in table:
             ref = table[reference]
             ratios = [
@@ -81,7 +84,7 @@ def rows(table: dict[str, dict[int, dict[str, Any]]], reference: str | None) -> 
 
 def markdown(table_rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
-    columns = [c for c in table_rows[0] if c not in ("label", "seeds")]
+    columns = [c for c in dict.fromkeys(k for row in table_rows for k in row) if c not in ("label", "seeds")]
     lines = ["| method | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for row in table_rows:
         cells = []

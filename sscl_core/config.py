@@ -106,6 +106,11 @@ class RunConfig:
         None, help="memory pool for replay methods; without a name, settings of the method's default pool"
     )
     callbacks: list[dict[str, Any]] = param([], help="callback components")
+    active_learning: dict[str, Any] | None = param(
+        None,
+        help="{strategy: NAME, budget_per_class: K} or {strategy: NAME, budget_per_task: K}, plus the strategy's "
+        "settings: a query strategy chooses each task's labels (null: the dataset's labels)",
+    )
     train: TrainConfig = attrs.field(factory=TrainConfig, metadata={"help": "training schedule"})
 
     def to_dict(self) -> dict[str, Any]:

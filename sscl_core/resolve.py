@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 import torch
 
+from sscl_core.active import ActiveLearner, build_active_learner
 from sscl_core.backbone import Backbone
 from sscl_core.callback import Callback
 from sscl_core.components import hyperparameters
@@ -27,6 +28,7 @@ class Components:
     method: Method
     memory_pool: MemoryPool | None
     callbacks: list[Callback]
+    active_learning: ActiveLearner | None = None
 
     def resolved_config(self, config: RunConfig) -> dict[str, Any]:
         """The config with every component's full hyperparameters (defaults included)."""
@@ -40,6 +42,7 @@ class Components:
         data["method"] = spec(self.method)
         data["memory_pool"] = spec(self.memory_pool) if self.memory_pool is not None else None
         data["callbacks"] = [spec(c) for c in self.callbacks]
+        data["active_learning"] = self.active_learning.resolved() if self.active_learning is not None else None
         return data
 
 
@@ -57,7 +60,10 @@ def resolve_components(config: RunConfig, registry: Registry) -> Components:
     if method.uses_memory_pool:
         pool = registry.create("memory_pool", _pool_spec(config.memory_pool, method))
     callbacks = [registry.create("callback", spec) for spec in config.callbacks]
-    return Components(dataset=dataset, backbone=backbone, method=method, memory_pool=pool, callbacks=callbacks)
+    active = build_active_learner(config.active_learning, registry) if config.active_learning is not None else None
+    return Components(
+        dataset=dataset, backbone=backbone, method=method, memory_pool=pool, callbacks=callbacks, active_learning=active
+    )
 
 
 def _pool_spec(spec: dict[str, Any] | None, method: Method) -> dict[str, Any]:

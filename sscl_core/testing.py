@@ -11,7 +11,7 @@ Typical use in a plugin's tests::
 named losses, changes the model, and gives the same accuracy matrices twice for one seed.
 ``check_resume`` stops a run in the middle of its second task, resumes it from the checkpoint and asserts the
 same accuracy matrices as the uninterrupted run. ``check_memory_pool`` checks a pool's budget, sampling and
-state round trip.
+state round trip; ``check_query_strategy`` a query strategy's budgets and determinism.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sscl_core.dataset import Dataset
 from sscl_core.hookspecs import hookimpl
 from sscl_core.memory import MemoryPool
 from sscl_core.method import Method
-from sscl_core.query import QueryStrategy
+from sscl_core.query import Candidates, QueryStrategy
 from sscl_core.registry import KINDS, Registry
 from sscl_core.task import Task, TaskStream
 from sscl_core.trainer import RunResult, Trainer
@@ -289,12 +289,30 @@ def check_memory_pool(pool_cls: type[MemoryPool], size: int = 16) -> None:
     assert all(torch.equal(a[k], b[k]) for k in a), "a restored pool samples differently"
 
 
-def check_query_strategy(strategy_cls: type[QueryStrategy]) -> None:
-    """Assert that a strategy returns distinct in-range indices within the budget."""
+def check_query_strategy(strategy_cls: type[QueryStrategy], **settings: Any) -> None:
+    """Assert that a strategy returns min(budget, unlabeled) distinct unlabeled candidates, repeatably.
+
+    Checks budgets 0, 7 and more than the pool, with and without labeled candidates, and that the choice
+    depends only on the generator it is given (not on the torch global RNG). ``settings`` are hyperparameters.
+    """
     gen = torch.Generator().manual_seed(0)
     probs = torch.softmax(torch.randn(30, 4, generator=gen), dim=1)
-    if strategy_cls.committee_size:
-        probs = probs.expand(strategy_cls.committee_size, -1, -1).contiguous()
-    chosen = strategy_cls().select(probs, 7, gen)
-    assert chosen.dtype == torch.long and len(chosen) == 7 and len(set(chosen.tolist())) == 7
-    assert int(chosen.min()) >= 0 and int(chosen.max()) < 30
+    features = torch.randn(30, 6, generator=gen) if strategy_cls.needs_features else None
+    strategy = strategy_cls(**settings)
+    first_round = Candidates(probs=probs, features=features)
+    later_round = Candidates(
+        probs=probs, features=features, labeled=torch.tensor([3, 11, 20, 27, 5]), labels=torch.tensor([0, 1, 2, 3, 0])
+    )
+    for candidates in (first_round, later_round):
+        unlabeled = set(candidates.unlabeled().tolist())
+        for budget in (0, 7, 100):
+            chosen = strategy.select(candidates, budget, torch.Generator().manual_seed(1))
+            assert chosen.dtype == torch.long, f"select returned {chosen.dtype}, not int64 indices"
+            assert len(chosen) == min(budget, len(unlabeled)), f"budget {budget}: got {len(chosen)} indices"
+            assert len(set(chosen.tolist())) == len(chosen), "select returned an index twice"
+            assert set(chosen.tolist()) <= unlabeled, "select returned a labeled or out-of-range index"
+        torch.manual_seed(1)
+        a = strategy.select(candidates, 7, torch.Generator().manual_seed(2))
+        torch.manual_seed(2)
+        b = strategy.select(candidates, 7, torch.Generator().manual_seed(2))
+        assert torch.equal(a, b), "select must draw randomness only from the generator it is given"

@@ -87,6 +87,7 @@ def lifecycle_manager(components: Components) -> pluggy.PluginManager:
     pm.add_hookspecs(hookspecs.LifecycleSpecs)
     members = [("method", components.method), ("memory_pool", components.memory_pool)]
     members += [(f"callback{i}", c) for i, c in enumerate(components.callbacks)]
+    members.append(("active_learning", components.active_learning))
     for role, obj in members:
         if obj is None:
             continue
