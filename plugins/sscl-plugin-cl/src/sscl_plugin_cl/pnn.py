@@ -22,9 +22,10 @@ class ProgressiveNeuralNetworks(Method):
     non-linear lateral adapters from the features of every earlier column. Laterals join at the feature level
     (the backbone's documented ``features`` output), not at every layer as in the paper. The optimizer is
     rebuilt over the new column only; the column is trained with cross-entropy over its task's classes.
-    Task-IL evaluation uses the task's own column. Class-IL needs no task id, which PNN cannot do without:
-    for ``task_id=None`` each task's classes are scored by that task's column, scores the columns were never
-    trained to compare, so class-IL numbers of PNN mean little.
+    Task-IL evaluation uses the task's own column. PNN needs the task id to pick a column, so it is not a
+    class-IL method: for ``task_id=None`` each task's classes are scored by that task's column, scores the
+    columns were never trained to compare, so the class-IL numbers a task-IL run reports for PNN mean little.
+    Resuming rebuilds the columns from the method's state (``load_state_dict``).
     """
 
     name = "pnn"
