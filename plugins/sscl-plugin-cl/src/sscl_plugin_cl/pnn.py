@@ -10,7 +10,7 @@ from torch import Tensor
 
 from sscl_core import Method, RunContext, SemiBatch, Task, component, hookimpl, param
 from sscl_plugin_cl.progressive import ProgressiveNetwork
-from sscl_plugin_cl.supervised import task_class_mask
+from sscl_plugin_cl.supervised import task_cross_entropy
 
 
 @component
@@ -66,9 +66,8 @@ class ProgressiveNeuralNetworks(Method):
 
     def forward_train(self, batch: SemiBatch, ctx: RunContext) -> dict[str, Tensor]:
         """Cross-entropy of the current column over its task's classes."""
-        logits = ctx.model(batch.x)
-        mask = task_class_mask(torch.full_like(batch.y, batch.task_id), ctx)
-        return {"ce": torch.nn.functional.cross_entropy(logits.masked_fill(~mask, float("-inf")), batch.y)}
+        task_ids = torch.full_like(batch.y, batch.task_id)
+        return {"ce": task_cross_entropy(ctx.model(batch.x), batch.y, task_ids, ctx)}
 
     def eval_logits(self, x: Tensor, task_id: int | None, ctx: RunContext) -> Tensor:
         """Task-IL: the logits of the task's column. Class-IL: each task's classes scored by its column."""

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from sscl_core import Method, RunContext, component, param
+from sscl_core import Method, RunContext, SemiBatch, component, param
 from sscl_core.components import one_of
 
 
@@ -16,6 +16,12 @@ def task_class_mask(task_ids: Tensor, ctx: RunContext) -> Tensor:
     for task in ctx.stream.tasks:
         table[task.id, list(task.classes)] = True
     return table[task_ids.cpu()].to(task_ids.device)
+
+
+def task_cross_entropy(logits: Tensor, y: Tensor, task_ids: Tensor, ctx: RunContext) -> Tensor:
+    """Cross-entropy of each sample over the classes of its own task only."""
+    mask = task_class_mask(task_ids.to(logits.device), ctx)
+    return F.cross_entropy(logits.masked_fill(~mask, float("-inf")), y)
 
 
 @component
@@ -36,10 +42,10 @@ class SupervisedMethod(Method):
     def cross_entropy(self, logits: Tensor, y: Tensor, task_ids: Tensor, ctx: RunContext) -> Tensor:
         """Cross-entropy of ``logits`` against ``y``, masked to each sample's task when ``ce_classes`` is task."""
         if self.ce_classes == "task":
-            logits = logits.masked_fill(~task_class_mask(task_ids.to(logits.device), ctx), float("-inf"))
+            return task_cross_entropy(logits, y, task_ids, ctx)
         return F.cross_entropy(logits, y)
 
-    def labeled_ce(self, logits: Tensor, batch, ctx: RunContext) -> Tensor:
+    def labeled_ce(self, logits: Tensor, batch: SemiBatch, ctx: RunContext) -> Tensor:
         """Cross-entropy on the labeled batch (all of it comes from the current task)."""
         task_ids = torch.full_like(batch.y, batch.task_id)
         return self.cross_entropy(logits, batch.y, task_ids, ctx)
