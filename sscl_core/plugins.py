@@ -92,3 +92,4 @@ def load_plugins() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
         except Exception as error:  # a broken plugin must not break the others
             info.error = f"{type(error).__name__}: {error}"
     return pm, infos
+
