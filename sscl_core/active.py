@@ -112,6 +112,14 @@ class ActiveLearner:
             "total_selection_seconds": sum(self.seconds),
         }
 
+    def state_dict(self) -> dict[str, Any]:
+        """The selection times so far, so a resumed run reports every task's."""
+        return {"seconds": list(self.seconds)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.seconds = [float(s) for s in state["seconds"]]
+
     def _select(
         self, task: Task, probs: Tensor, features: Tensor | None, columns: list[int], generator: torch.Generator
     ) -> tuple[list[Tensor], int]:

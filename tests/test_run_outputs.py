@@ -11,7 +11,7 @@ from sscl_plugin_cl.finetune import Finetune
 def test_run_directory_contents(tmp_path):
     result = testing.run_tiny(testing.make_registry(Finetune), tmp_path, "finetune")
     config = yaml.safe_load((result.run_dir / "config.yaml").read_text())
-    assert config["method"] == {"name": "finetune"}
+    assert config["method"] == {"name": "finetune", "ce_classes": "all"}
     assert config["dataset"]["name"] == "synthetic" and config["dataset"]["labels_per_class"] == 4
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
     for protocol in ("task-il", "class-il"):

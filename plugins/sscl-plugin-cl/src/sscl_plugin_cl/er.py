@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import attrs
-import torch.nn.functional as F
 from torch import Tensor
 
-from sscl_core import Method, RunContext, SemiBatch, component, param
+from sscl_core import RunContext, SemiBatch, component, param
+from sscl_plugin_cl.replay import draw_replay
+from sscl_plugin_cl.supervised import SupervisedMethod
 
 
 @component
-class ExperienceReplay(Method):
+class ExperienceReplay(SupervisedMethod):
     """Experience replay: cross-entropy on the labeled batch plus on a batch drawn from the memory pool.
 
     Every labeled sample seen is offered to the pool (kept as uint8) and re-augmented when replayed.
@@ -25,10 +26,11 @@ class ExperienceReplay(Method):
 
     def forward_train(self, batch: SemiBatch, ctx: RunContext) -> dict[str, Tensor]:
         """Labeled cross-entropy, replay cross-entropy, then the labeled batch goes to the pool."""
-        losses = {"ce": F.cross_entropy(ctx.model(batch.x), batch.y)}
-        replay = ctx.memory_pool.sample(self.replay_batch_size, ctx.generator)
+        losses = {"ce": self.labeled_ce(ctx.model(batch.x), batch, ctx)}
+        replay = draw_replay(ctx, self.replay_batch_size)
         if replay is not None:
-            x = ctx.stream.transforms.weak(replay["x"].to(ctx.device), ctx.generator)
-            losses["replay_ce"] = self.replay_weight * F.cross_entropy(ctx.model(x), replay["y"].to(ctx.device))
+            x, samples = replay
+            y, task_ids = samples["y"].to(ctx.device), samples["task_id"].to(ctx.device)
+            losses["replay_ce"] = self.replay_weight * self.cross_entropy(ctx.model(x), y, task_ids, ctx)
         ctx.memory_pool.add(batch.labeled_samples(), ctx.generator)
         return losses

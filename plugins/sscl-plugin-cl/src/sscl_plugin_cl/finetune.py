@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import Tensor
 
-from sscl_core import Method, RunContext, SemiBatch, component
+from sscl_core import RunContext, SemiBatch, component
+from sscl_plugin_cl.supervised import SupervisedMethod
 
 
 @component
-class Finetune(Method):
+class Finetune(SupervisedMethod):
     """Supervised fine-tuning on the labeled samples only: the lower bound of continual learning."""
 
     name = "finetune"
 
     def forward_train(self, batch: SemiBatch, ctx: RunContext) -> dict[str, Tensor]:
         """Cross-entropy on the labeled batch."""
-        return {"ce": F.cross_entropy(ctx.model(batch.x), batch.y)}
+        return {"ce": self.labeled_ce(ctx.model(batch.x), batch, ctx)}

@@ -1,0 +1,16 @@
+"""Drawing a replay batch from the run's memory pool and re-augmenting its stored uint8 images."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from sscl_core import RunContext, Samples
+
+
+def draw_replay(ctx: RunContext, n: int) -> tuple[Tensor, Samples] | None:
+    """Up to ``n`` stored samples with a fresh weak view of their images on the run's device, or ``None``
+    while the pool is empty. The other stored keys (``y``, ``task_id``, ``logits``, ...) stay on the CPU."""
+    samples = ctx.memory_pool.sample(n, ctx.generator)
+    if samples is None:
+        return None
+    return ctx.stream.transforms.weak(samples["x"].to(ctx.device), ctx.generator), samples

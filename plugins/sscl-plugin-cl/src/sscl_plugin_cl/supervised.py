@@ -1,0 +1,51 @@
+"""What the supervised methods share: the labeled cross-entropy, over all classes or the sample's task only."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from sscl_core import Method, RunContext, SemiBatch, component, param
+from sscl_core.components import one_of
+
+
+def task_class_mask(task_ids: Tensor, ctx: RunContext) -> Tensor:
+    """A boolean (N, num_classes) mask: True where the class belongs to the task of sample n."""
+    table = torch.zeros((len(ctx.stream), ctx.stream.num_classes), dtype=torch.bool)
+    for task in ctx.stream.tasks:
+        table[task.id, list(task.classes)] = True
+    return table[task_ids.cpu()].to(task_ids.device)
+
+
+def task_cross_entropy(logits: Tensor, y: Tensor, task_ids: Tensor, ctx: RunContext) -> Tensor:
+    """Cross-entropy of each sample over the classes of its own task only."""
+    mask = task_class_mask(task_ids.to(logits.device), ctx)
+    return F.cross_entropy(logits.masked_fill(~mask, float("-inf")), y)
+
+
+@component
+class SupervisedMethod(Method):
+    """Base class of methods trained with cross-entropy on labeled samples.
+
+    ``ce_classes: all`` (the default) is the single-head cross-entropy over every class of the stream;
+    ``task`` restricts it to the classes of each sample's own task (multi-head training, the usual choice for
+    task-IL streams: the old tasks' logits are then not pushed down by the new task's loss).
+    """
+
+    ce_classes: str = param(
+        "all",
+        help="cross-entropy over 'all' classes of the stream or only the sample's own 'task' classes",
+        validator=one_of("all", "task"),
+    )
+
+    def cross_entropy(self, logits: Tensor, y: Tensor, task_ids: Tensor, ctx: RunContext) -> Tensor:
+        """Cross-entropy of ``logits`` against ``y``, masked to each sample's task when ``ce_classes`` is task."""
+        if self.ce_classes == "task":
+            return task_cross_entropy(logits, y, task_ids, ctx)
+        return F.cross_entropy(logits, y)
+
+    def labeled_ce(self, logits: Tensor, batch: SemiBatch, ctx: RunContext) -> Tensor:
+        """Cross-entropy on the labeled batch (all of it comes from the current task)."""
+        task_ids = torch.full_like(batch.y, batch.task_id)
+        return self.cross_entropy(logits, batch.y, task_ids, ctx)
