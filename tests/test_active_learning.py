@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from sscl_core import Callback, Method, QueryStrategy, SsclError, Task, component, hookimpl, testing
 from sscl_core.active import take_per_class
 from sscl_core.config import load_config
+from sscl_core.plugin_errors import PluginError
 from sscl_core.registry import load_registry
 from sscl_core.trainer import Trainer
 from sscl_plugin_active.committee import QueryByCommittee
@@ -222,7 +223,7 @@ def test_per_task_budget_reads_no_label_before_acquisition(tmp_path, monkeypatch
 
 def test_per_class_budget_consults_the_oracle_before_acquisition(tmp_path, monkeypatch):
     unseal_on_acquire(monkeypatch, [])
-    with pytest.raises(OracleRead):
+    with pytest.raises(PluginError, match="raised OracleRead in its before_task hook"):
         run_synthetic(tmp_path, {"strategy": "random", "budget_per_class": 2}, ["callbacks=[seal-oracles]"])
 
 
