@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from sscl_core import Callback, component, hookimpl
 from sscl_core.testing import SyntheticTransforms
 
 
@@ -25,3 +26,19 @@ def fake_ctx():
         )
 
     return build
+
+
+@pytest.fixture
+def keep_pool():
+    """A callback class ``keep-pool`` and the list it appends each run's memory pool to at the run's end."""
+    pools = []
+
+    @component
+    class KeepPool(Callback):
+        name = "keep-pool"
+
+        @hookimpl
+        def after_run(self, ctx):
+            pools.append(ctx.memory_pool)
+
+    return KeepPool, pools

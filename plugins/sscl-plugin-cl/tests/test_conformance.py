@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from sscl_core import Callback, MemoryPool, component, hookimpl, testing
+from sscl_core import MemoryPool, component, testing
 from sscl_plugin_cl.class_balanced import ClassBalancedPool
 from sscl_plugin_cl.der import DarkExperienceReplay, DarkExperienceReplayPlusPlus
 from sscl_plugin_cl.er import ExperienceReplay
@@ -75,16 +75,8 @@ class ListPool(MemoryPool):
 
 
 @pytest.mark.parametrize("method", [ExperienceReplay, DarkExperienceReplay, DarkExperienceReplayPlusPlus])
-def test_replay_methods_take_a_third_party_pool_from_the_config(method, tmp_path):
-    pools = []
-
-    @component
-    class KeepPool(Callback):
-        name = "keep-pool"
-
-        @hookimpl
-        def after_run(self, ctx):
-            pools.append(ctx.memory_pool)
+def test_replay_methods_take_a_third_party_pool_from_the_config(method, tmp_path, keep_pool):
+    KeepPool, pools = keep_pool
 
     registry = testing.make_registry(method, ListPool, KeepPool)
     overrides = ["memory_pool={name: most-recent, size: 10}", "callbacks=[keep-pool]"]

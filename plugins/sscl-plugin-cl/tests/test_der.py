@@ -32,7 +32,7 @@ def tiny_model():
     return nn.Sequential(nn.Flatten(), nn.Linear(16, 4))
 
 
-def test_stored_logits_are_the_models_logits_when_added(tmp_path):
+def test_stored_logits_are_the_models_logits_when_added(tmp_path, keep_pool):
     offered = []
 
     @component
@@ -45,16 +45,7 @@ def test_stored_logits_are_the_models_logits_when_added(tmp_path):
                 offered.append(ctx.model(batch.x))
 
     registry = testing.make_registry(DarkExperienceReplay, ReservoirPool, RecordOffers)
-    pools = []
-
-    @component
-    class KeepPool(Callback):
-        name = "keep-pool"
-
-        @hookimpl
-        def after_run(self, ctx):
-            pools.append(ctx.memory_pool)
-
+    KeepPool, pools = keep_pool
     registry.add("callback", KeepPool, "test")
     # A pool larger than all offers (2 tasks x 12 iterations x 4) keeps every offer in order.
     testing.run_tiny(registry, tmp_path, "der", ["memory_pool.size=200", "callbacks=[record-offers, keep-pool]"])
