@@ -16,6 +16,7 @@ from sscl_core.memory import MemoryPool, Samples
 from sscl_core.method import Method
 from sscl_core.query import QueryStrategy
 from sscl_core.task import SCENARIOS, BatchTransforms, Task, TaskStream
+from sscl_core.unlabeled import UnlabeledLoss
 
 __all__ = [
     "SCENARIOS",
@@ -33,6 +34,7 @@ __all__ = [
     "SsclError",
     "Task",
     "TaskStream",
+    "UnlabeledLoss",
     "component",
     "hookimpl",
     "param",

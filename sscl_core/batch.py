@@ -14,7 +14,9 @@ class SemiBatch:
     ``x`` is the weak view of the labeled images, ``y`` their labels and ``index`` their positions in the
     task's training images; ``x_raw`` keeps the uint8 images (on the CPU) for memory pools. The unlabeled
     fields are ``None`` when the method does not ask for them in this iteration (then they are not even
-    loaded); ``u_raw`` and ``u_index`` are set whenever any unlabeled view is.
+    loaded); ``u_raw`` and ``u_index`` are set whenever any unlabeled view is. ``labeled_weight`` (N,) weighs
+    each labeled sample's supervised loss when a hook sets it (e.g. UDA's training-signal annealing in
+    ``before_iter``); methods that honor it average their labeled loss over the total weight.
     """
 
     x: Tensor
@@ -26,6 +28,7 @@ class SemiBatch:
     u_strong: Tensor | None = None
     u_index: Tensor | None = None
     u_raw: Tensor | None = None
+    labeled_weight: Tensor | None = None
 
     def labeled_samples(self) -> dict[str, Tensor]:
         """The labeled part as memory-pool samples (uint8 images and labels on the CPU)."""

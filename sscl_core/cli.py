@@ -32,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="YAML config file (default: the embedded digits demo)")
-    parser.add_argument("--method", help="learning method, replacing the config's")
+    parser.add_argument("--method", help="learning method, replacing the config's (METHOD+LOSS adds an unlabeled loss)")
     parser.add_argument("--dataset", help="dataset, replacing the config's")
     parser.add_argument("--backbone", help="backbone, replacing the config's")
     parser.add_argument(
@@ -183,6 +183,9 @@ def command_list(args: argparse.Namespace) -> None:
         return
     for row in rows:
         print(f"{row['name']:<22} {row['distribution']:<26} {row['summary']}")
+    losses = registry.names("unlabeled_loss")
+    if kind == "method" and losses:
+        print(f"\nany method + an unlabeled loss: METHOD+LOSS, e.g. er+{losses[0]} (sscl list unlabeled-losses)")
 
 
 def _summary(cls: type) -> str:
@@ -190,26 +193,39 @@ def _summary(cls: type) -> str:
 
 
 def command_describe(args: argparse.Namespace) -> None:
-    """Describe one component."""
+    """Describe one component (``describe method der+fixmatch``: the method, then its unlabeled loss)."""
     registry, kind = load_registry(), kind_of(args.kind)
-    cls = registry.get(kind, args.name)
     if kind != "backbone" and (args.input_shapes or args.classes != DEFAULT_COST_CLASSES):
         raise SsclError(f"--input-shape and --classes apply to backbones only, not to a {kind}")
     shapes = [parse_input_shape(text) for text in args.input_shapes] or list(STANDARD_INPUT_SHAPES)
     if args.classes < 1:
         raise SsclError(f"--classes must be at least 1, got {args.classes}")
-    print(f"{kind} '{args.name}' from {registry.distribution_of(kind, args.name)}")
+    parts = [(kind, args.name)]
+    if kind == "method" and "+" in args.name:
+        base, _, loss = args.name.partition("+")
+        parts = [("method", base), ("unlabeled_loss", loss)]
+    classes = [registry.get(part_kind, name) for part_kind, name in parts]
+    for i, ((part_kind, name), cls) in enumerate(zip(parts, classes, strict=True)):
+        if i:
+            print()
+        _describe_component(registry, part_kind, name, cls)
+    if kind == "backbone":
+        _print_backbone_cost(classes[0], shapes, args.classes)
+
+
+def _describe_component(registry: Registry, kind: str, name: str, cls: type) -> None:
+    print(f"{kind} '{name}' from {registry.distribution_of(kind, name)}")
     print((cls.__doc__ or "").strip())
     if kind == "method":
         print(f"compatibility: {', '.join(cls.compatibility)}")
         print(f"uses unlabeled data: {'yes' if cls.uses_unlabeled else 'no'}")
         print(f"uses a memory pool: {'yes' if cls.uses_memory_pool else 'no'}")
+    if kind == "unlabeled_loss":
+        print(f"unlabeled views: {', '.join(cls.views)}")
     fields = describe_fields(cls)
     print("\nhyperparameters:" if fields else "\nno hyperparameters")
     for field in fields:
         print(f"  {field['name']} ({field['type']}, default {field['default']!r}): {field['help']}")
-    if kind == "backbone":
-        _print_backbone_cost(cls, shapes, args.classes)
 
 
 def _print_backbone_cost(cls: type, shapes: list[tuple[int, int, int]], classes: int) -> None:

@@ -1,8 +1,9 @@
 """Run configuration: YAML (safe_load only) and ``--set key=value`` overrides into an attrs ``RunConfig``.
 
-Component sections (``dataset``, ``backbone``, ``method``, ``memory_pool``, ``callbacks``) are mappings with
-a ``name`` and the component's hyperparameters, or just the name as a string. Their hyperparameters are
-checked against the component's fields when the run resolves them (see :mod:`sscl_core.registry`).
+Component sections (``dataset``, ``backbone``, ``method``, ``unlabeled``, ``memory_pool``, ``callbacks``) are
+mappings with a ``name`` and the component's hyperparameters, or just the name as a string. Their
+hyperparameters are checked against the component's fields when the run resolves them (see
+:mod:`sscl_core.registry`). A method named ``A+B`` is method ``A`` with the unlabeled loss ``B``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import yaml
 from sscl_core.components import build, hyperparameters, param
 from sscl_core.errors import SsclError
 
-COMPONENT_SECTIONS = ("dataset", "backbone", "method", "memory_pool")
+COMPONENT_SECTIONS = ("dataset", "backbone", "method", "unlabeled", "memory_pool")
 
 
 MAX_SEED = 2**63 - 1
@@ -102,6 +103,11 @@ class RunConfig:
     dataset: dict[str, Any] = param({"name": "digits"}, help="dataset component and its settings")
     backbone: dict[str, Any] = param({"name": "small-cnn"}, help="backbone component and its settings")
     method: dict[str, Any] = param({"name": "er"}, help="learning method and its settings")
+    unlabeled: dict[str, Any] | None = param(
+        None,
+        help="unlabeled loss added to the method's losses (e.g. {name: fixmatch, weight: 1}); "
+        "'--method der+fixmatch' sets it too (null: none)",
+    )
     memory_pool: dict[str, Any] | None = param(
         None, help="memory pool for replay methods; without a name, settings of the method's default pool"
     )
@@ -126,12 +132,36 @@ def _component_spec(value: Any, where: str, name_required: bool = True) -> dict[
     raise SsclError(f"{where}: expected a component name or a mapping with a 'name', got {value!r}")
 
 
+def _split_composition(data: dict[str, Any]) -> None:
+    """Turn ``method: {name: A+B, ...}`` into ``method: {name: A, ...}`` and ``unlabeled: {name: B, ...}``."""
+    method = data.get("method")
+    if method is None or "+" not in method["name"]:
+        return
+    base, _, loss = method["name"].partition("+")
+    if not base or not loss or "+" in loss:
+        raise SsclError(
+            f"method: '{method['name']}' is not METHOD+UNLABELED_LOSS: name one method and one unlabeled loss, "
+            "e.g. der+fixmatch"
+        )
+    unlabeled = data.get("unlabeled") or {}
+    if unlabeled.get("name", loss) != loss:
+        raise SsclError(
+            f"method '{method['name']}' names the unlabeled loss '{loss}', but unlabeled.name is "
+            f"'{unlabeled['name']}': keep one of them"
+        )
+    data["method"] = {**method, "name": base}
+    data["unlabeled"] = {**unlabeled, "name": loss}
+
+
 def normalize(raw: dict[str, Any]) -> dict[str, Any]:
-    """Turn component shorthands (``method: er``) into mappings and check their shape."""
+    """Turn component shorthands (``method: er``, ``method: der+fixmatch``) into mappings and check their shape."""
     data = copy.deepcopy(raw)
     for section in COMPONENT_SECTIONS:
         if data.get(section) is not None:
-            data[section] = _component_spec(data[section], section, name_required=section != "memory_pool")
+            data[section] = _component_spec(
+                data[section], section, name_required=section not in ("memory_pool", "unlabeled")
+            )
+    _split_composition(data)
     if "callbacks" in data:
         if not isinstance(data["callbacks"], list):
             raise SsclError(f"callbacks: expected a list of components, got {data['callbacks']!r}")
@@ -191,7 +221,9 @@ def load_config(
     """Build a RunConfig from defaults, an optional YAML file, component choices and ``--set`` overrides.
 
     ``components`` maps a section (``method``, ``dataset``, ``backbone``) to a name that replaces the
-    section's component (its settings from the file are dropped, since they belong to another component).
+    section's component (its settings from the file are dropped, since they belong to another component; a new
+    method also drops the file's unlabeled loss, so ``--method der`` is plain der and ``--method der+uda`` der
+    with UDA).
     """
     data = normalize(read_yaml(path)) if path is not None else {}
     defaults = RunConfig()
@@ -200,7 +232,15 @@ def load_config(
     for section, name in (components or {}).items():
         if name is not None:
             data[section] = {"name": name}
+            if section == "method":
+                data.pop("unlabeled", None)
+    data = normalize(data)
     for assignment in overrides:
         apply_override(data, assignment)
         data = normalize(data)
+    if data.get("unlabeled") is not None and "name" not in data["unlabeled"]:
+        raise SsclError(
+            "unlabeled: settings given without a loss: name one (unlabeled.name=fixmatch) or compose it with the "
+            "method (--method der+fixmatch)"
+        )
     return build(RunConfig, data, "config")

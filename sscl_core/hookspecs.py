@@ -41,6 +41,10 @@ class RegistrationSpecs:
         """Register learning methods (subclasses of ``sscl_core.Method``)."""
 
     @hookspec
+    def register_unlabeled_losses(self, register: Register) -> None:
+        """Register unlabeled losses (subclasses of ``sscl_core.UnlabeledLoss``), composable with any method."""
+
+    @hookspec
     def register_memory_pools(self, register: Register) -> None:
         """Register memory pools (subclasses of ``sscl_core.MemoryPool``)."""
 

@@ -15,11 +15,13 @@ from sscl_core.memory import MemoryPool
 from sscl_core.method import Method
 from sscl_core.plugins import PluginInfo, load_plugins
 from sscl_core.query import QueryStrategy
+from sscl_core.unlabeled import UnlabeledLoss
 
 KINDS: dict[str, tuple[str, type]] = {
     "dataset": ("register_datasets", Dataset),
     "backbone": ("register_backbones", Backbone),
     "method": ("register_methods", Method),
+    "unlabeled_loss": ("register_unlabeled_losses", UnlabeledLoss),
     "memory_pool": ("register_memory_pools", MemoryPool),
     "query_strategy": ("register_query_strategies", QueryStrategy),
     "callback": ("register_callbacks", Callback),
@@ -31,7 +33,7 @@ def kind_of(text: str) -> str:
     """Resolve a kind as users type it (``method``, ``methods``, ``memory-pool``...)."""
     key = text.strip().lower().replace("-", "_")
     for kind in KINDS:
-        if key in (kind, kind + "s", kind.replace("_y", "_ie") + "s"):
+        if key in (kind, kind + "s", kind + "es", kind.replace("_y", "_ie") + "s"):
             return kind
     raise SsclError(f"unknown component kind '{text}' (kinds: {', '.join(KINDS)}){close_match(key, KINDS)}")
 

@@ -17,6 +17,7 @@ from sscl_core.errors import SsclError
 from sscl_core.memory import MemoryPool
 from sscl_core.method import Method
 from sscl_core.registry import Registry
+from sscl_core.unlabeled import UnlabeledLoss
 
 
 @attrs.define(eq=False)
@@ -29,6 +30,12 @@ class Components:
     memory_pool: MemoryPool | None
     callbacks: list[Callback]
     active_learning: ActiveLearner | None = None
+    unlabeled: UnlabeledLoss | None = None
+
+    def method_label(self) -> str:
+        """The method as runs name it: ``der``, or ``der+fixmatch`` with an unlabeled loss."""
+        name = type(self.method).name
+        return f"{name}+{type(self.unlabeled).name}" if self.unlabeled is not None else name
 
     def resolved_config(self, config: RunConfig) -> dict[str, Any]:
         """The config with every component's full hyperparameters (defaults included)."""
@@ -40,6 +47,7 @@ class Components:
         data["dataset"] = spec(self.dataset)
         data["backbone"] = spec(self.backbone)
         data["method"] = spec(self.method)
+        data["unlabeled"] = spec(self.unlabeled) if self.unlabeled is not None else None
         data["memory_pool"] = spec(self.memory_pool) if self.memory_pool is not None else None
         data["callbacks"] = [spec(c) for c in self.callbacks]
         data["active_learning"] = self.active_learning.resolved() if self.active_learning is not None else None
@@ -50,6 +58,7 @@ def resolve_components(config: RunConfig, registry: Registry) -> Components:
     """Build every component of ``config``; refuse a method that does not support the dataset's scenario."""
     dataset = registry.create("dataset", config.dataset)
     method = registry.create("method", config.method)
+    unlabeled = registry.create("unlabeled_loss", config.unlabeled) if config.unlabeled is not None else None
     backbone = registry.create("backbone", config.backbone)
     if dataset.scenario not in method.compatibility:
         raise SsclError(
@@ -62,7 +71,13 @@ def resolve_components(config: RunConfig, registry: Registry) -> Components:
     callbacks = [registry.create("callback", spec) for spec in config.callbacks]
     active = build_active_learner(config.active_learning, registry) if config.active_learning is not None else None
     return Components(
-        dataset=dataset, backbone=backbone, method=method, memory_pool=pool, callbacks=callbacks, active_learning=active
+        dataset=dataset,
+        backbone=backbone,
+        method=method,
+        memory_pool=pool,
+        callbacks=callbacks,
+        active_learning=active,
+        unlabeled=unlabeled,
     )
 
 

@@ -11,7 +11,9 @@ Typical use in a plugin's tests::
 named losses, changes the model, and gives the same accuracy matrices twice for one seed.
 ``check_resume`` stops a run in the middle of its second task, resumes it from the checkpoint and asserts the
 same accuracy matrices as the uninterrupted run. ``check_memory_pool`` checks a pool's budget, sampling and
-state round trip; ``check_query_strategy`` a query strategy's budgets and determinism.
+state round trip; ``check_query_strategy`` a query strategy's budgets and determinism;
+``check_unlabeled_loss`` an unlabeled loss composed with a plain cross-entropy method (trains, adds its terms,
+is deterministic, resumes).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from sscl_core.query import Candidates, QueryStrategy
 from sscl_core.registry import KINDS, Registry
 from sscl_core.task import Task, TaskStream
 from sscl_core.trainer import RunResult, Trainer
+from sscl_core.unlabeled import UnlabeledLoss
 
 KILL_MARK = "conformance-killed"
 """File that :class:`KillAt` leaves in the run directory it stopped, so the resumed run is not stopped again."""
@@ -162,11 +165,27 @@ class TinyBackbone(Backbone):
         return _TinyNet(math.prod(input_shape), self.width)
 
 
+@component
+class LabeledCrossEntropy(Method):
+    """Cross-entropy on the labeled batch, honoring ``batch.labeled_weight``: the method unlabeled losses are
+    checked with."""
+
+    name = "conformance-ce"
+
+    def forward_train(self, batch: Any, ctx: Any) -> dict[str, Tensor]:
+        """The (weighted) labeled cross-entropy."""
+        per_sample = torch.nn.functional.cross_entropy(ctx.model(batch.x), batch.y, reduction="none")
+        if batch.labeled_weight is None:
+            return {"ce": per_sample.mean()}
+        weight = batch.labeled_weight.to(per_sample.dtype)
+        return {"ce": (per_sample * weight).sum() / weight.sum().clamp(min=1.0)}
+
+
 def make_registry(*classes: type) -> Registry:
     """A registry holding the synthetic dataset, the tiny backbone, :class:`KillAt` and ``classes`` (kinds found
     by base class)."""
     registry = Registry()
-    for cls in (SyntheticDataset, TinyBackbone, KillAt, *classes):
+    for cls in (SyntheticDataset, TinyBackbone, KillAt, LabeledCrossEntropy, *classes):
         kind = next(k for k, (_hook, base) in KINDS.items() if issubclass(cls, base))
         registry.add(kind, cls, "sscl-core.testing")
     return registry
@@ -316,3 +335,32 @@ def check_query_strategy(strategy_cls: type[QueryStrategy], **settings: Any) -> 
         torch.manual_seed(2)
         b = strategy.select(candidates, 7, torch.Generator().manual_seed(2))
         assert torch.equal(a, b), "select must draw randomness only from the generator it is given"
+
+
+def check_unlabeled_loss(loss_cls: type[UnlabeledLoss], tmp_path: Path, overrides: list[str] = ()) -> RunResult:
+    """Assert that an unlabeled loss, composed with :class:`LabeledCrossEntropy` on the synthetic stream, adds
+    finite terms of its own to the method's losses, gives the same accuracy matrices twice for one seed, and
+    resumes bit for bit from a checkpoint taken in the middle of a run (so its state is in ``state_dict``).
+    ``overrides`` are ``--set`` style settings (``unlabeled.KEY=VALUE`` for the loss's own)."""
+    settings = [*overrides, f"unlabeled.name={loss_cls.name}"]
+    registry = make_registry(loss_cls)
+    seen_losses: list[dict[str, float]] = []
+
+    @component
+    class _Probe(Callback):
+        name = "conformance-probe"
+
+        @hookimpl
+        def after_iter(self, losses: dict[str, float]) -> None:
+            seen_losses.append(losses)
+
+    registry.add("callback", _Probe, "sscl-core.testing")
+    method = LabeledCrossEntropy.name
+    result = run_tiny(registry, tmp_path / "a", method, [*settings, "callbacks=[conformance-probe]"])
+    own = [name for losses in seen_losses for name in losses if name != "ce"]
+    assert own, "the unlabeled loss never added a term to the method's losses"
+    assert all(math.isfinite(v) for losses in seen_losses for v in losses.values()), "a loss was not finite"
+    again = run_tiny(registry, tmp_path / "b", method, settings)
+    assert result.metrics["accuracy"] == again.metrics["accuracy"], "the same seed gave different accuracy matrices"
+    check_resume(LabeledCrossEntropy, tmp_path / "resume", extra=(loss_cls,), overrides=settings)
+    return result

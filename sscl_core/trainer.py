@@ -36,6 +36,7 @@ from sscl_core.errors import SsclError
 from sscl_core.evaluation import PROTOCOLS, Matrix, evaluate_seen_tasks, summarize
 from sscl_core.events import EventLog
 from sscl_core.interrupt import RunInterrupted, StopSignals
+from sscl_core.method import UNLABELED_VIEWS
 from sscl_core.plugin_errors import blame, watch_hooks
 from sscl_core.pool_disk import clear_pool_dir, restore_pool_files, snapshot_pool_files, verify_pool_files
 from sscl_core.registry import Registry
@@ -85,7 +86,11 @@ def lifecycle_manager(components: Components) -> pluggy.PluginManager:
     """A PluginManager for one run's lifecycle hooks, holding only the selected components."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs.LifecycleSpecs)
-    members = [("method", components.method), ("memory_pool", components.memory_pool)]
+    members = [
+        ("method", components.method),
+        ("unlabeled_loss", components.unlabeled),
+        ("memory_pool", components.memory_pool),
+    ]
     members += [(f"callback{i}", c) for i, c in enumerate(components.callbacks)]
     members.append(("active_learning", components.active_learning))
     for role, obj in members:
@@ -154,9 +159,7 @@ class Trainer:
             run_dir = self.resume_dir
             prune_checkpoints(run_dir, read_manifest(run_dir))
         else:
-            run_name = config.run_name or default_run_name(
-                type(parts.dataset).name, type(parts.method).name, config.seed
-            )
+            run_name = config.run_name or default_run_name(type(parts.dataset).name, parts.method_label(), config.seed)
             run_dir = create_run_dir(config.output_dir, run_name)
             write_config(run_dir, resolved)
         events = EventLog(run_dir / EVENTS_FILE)
@@ -199,7 +202,7 @@ class Trainer:
         train, stream = ctx.config.train, ctx.stream
         clear_pool_dir(ctx.pool_dir)
         if self.resume_dir is None:
-            ctx.log("run_start", tasks=len(stream), scenario=stream.scenario, method=ctx.method.name)
+            ctx.log("run_start", tasks=len(stream), scenario=stream.scenario, method=self.components.method_label())
         else:
             done = self.checkpoint["tasks_done"] if self.checkpoint is not None else 0
             ctx.log("run_resume", tasks=len(stream), tasks_done=done, global_iter=ctx.global_iter)
@@ -298,6 +301,9 @@ class Trainer:
     def _train_task(self, ctx: RunContext, builder: BatchBuilder, stop: StopSignals) -> tuple[list[float], list[float]]:
         train = ctx.config.train
         method = self._describe(ctx.method, fallback=f"method '{ctx.method.name}'")
+        unlabeled = self.components.unlabeled
+        if unlabeled is not None:
+            loss_name = self._describe(unlabeled, fallback=f"unlabeled loss '{unlabeled.name}'")
         sync = torch.cuda.synchronize if ctx.device.type == "cuda" else (lambda: None)
         times, data_times = [], []
         ctx.model.train()
@@ -307,7 +313,11 @@ class Trainer:
             epoch, offset = divmod(k, train.virtual_epoch_iters)
             if offset == 0:
                 ctx.hook.before_epoch(ctx=ctx, epoch=epoch)
-            batch = builder.next(ctx.method.unlabeled_views(ctx))
+            views = ctx.method.unlabeled_views(ctx)
+            weight = unlabeled.weight_at(k, train.iters_per_task) if unlabeled is not None else 0.0
+            if weight > 0:
+                views = tuple(v for v in UNLABELED_VIEWS if v in views or v in unlabeled.views)
+            batch = builder.next(views)
             sync()
             data_time = time.perf_counter() - start
             ctx.hook.before_iter(ctx=ctx, batch=batch)
@@ -316,6 +326,14 @@ class Trainer:
                 group["lr"] = lr
             with blame(method, "forward_train"):
                 losses = ctx.method.forward_train(batch, ctx)
+            if weight > 0:
+                with blame(loss_name, "losses"):
+                    extra = unlabeled.losses(batch, ctx)
+                if extra.keys() & losses.keys():
+                    raise SsclError(
+                        f"{loss_name} returns losses named like the method's: {sorted(extra.keys() & losses.keys())}"
+                    )
+                losses.update({name: weight * value for name, value in extra.items()})
             total = sum(losses.values())
             ctx.optimizer.zero_grad(set_to_none=True)
             if torch.is_tensor(total) and total.requires_grad:
@@ -349,7 +367,7 @@ class Trainer:
         flat_data = [s for task in data_seconds for s in task]
         pool = ctx.memory_pool
         return {
-            "method": ctx.method.name,
+            "method": self.components.method_label(),
             "dataset": type(self.components.dataset).name,
             "backbone": type(self.components.backbone).name,
             "scenario": ctx.stream.scenario,

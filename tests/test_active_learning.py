@@ -381,30 +381,34 @@ def check_per_class(tmp_path, method, strategy):
     assert result.metrics["tasks_done"] == 5
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-def test_every_strategy_with_er_on_digits(tmp_path, monkeypatch, strategy):
-    check_per_class(tmp_path / "per-class", "er", strategy)
+def check_per_class_and_per_task(tmp_path, monkeypatch, method, strategy):
+    """Per-class budgets hold exactly; a per-task budget opens no oracle label before acquiring."""
+    check_per_class(tmp_path / "per-class", method, strategy)
     opened: list[int] = []
     unseal_on_acquire(monkeypatch, opened)
     digits_run(
         tmp_path / "per-task",
-        "er",
+        method,
         {"strategy": strategy, "budget_per_task": 10},
         ["callbacks=[seal-oracles, record-labels]", "dataset.num_tasks=2"],
     )
     assert opened == [0, 0] and [len(s["labeled"]) for s in SEEN] == [10, 10]
 
 
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_every_strategy_with_er_on_digits(tmp_path, monkeypatch, strategy):
+    check_per_class_and_per_task(tmp_path, monkeypatch, "er", strategy)
+
+
 def semi_supervised_methods():
-    reg = load_registry()
-    return [name for name in reg.names("method") if reg.get("method", name).uses_unlabeled]
+    """er composed with each installed unlabeled loss (er+fixmatch, ...)."""
+    return [f"er+{name}" for name in load_registry().names("unlabeled_loss")]
 
 
 @pytest.mark.parametrize(
     "method",
-    semi_supervised_methods()
-    or [pytest.param(None, marks=pytest.mark.skip(reason="no method with uses_unlabeled=True is installed"))],
+    semi_supervised_methods() or [pytest.param(None, marks=pytest.mark.skip(reason="no unlabeled loss is installed"))],
 )
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_every_strategy_with_each_semi_supervised_method_on_digits(tmp_path, method, strategy):
-    check_per_class(tmp_path, method, strategy)
+def test_every_strategy_with_each_semi_supervised_method_on_digits(tmp_path, monkeypatch, method, strategy):
+    check_per_class_and_per_task(tmp_path, monkeypatch, method, strategy)

@@ -72,3 +72,27 @@ def test_run_trains_with_the_example_method_and_callback(example_site, tmp_path)
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
     assert any("distill" in e.get("losses", {}) for e in events if e["event"] == "iter")
     assert any(e["event"] == "forgetting_alarm" for e in events), "the callback never ran"
+
+
+def test_the_example_method_composes_with_fixmatch(example_site, tmp_path):
+    result = sscl(
+        example_site,
+        "run",
+        "--method",
+        "lwf+fixmatch",
+        "--set",
+        "train.iters_per_task=15",
+        "--set",
+        "unlabeled.threshold=0.5",
+        "--set",
+        "run_name=lwf-fixmatch",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp_path / "runs" / "lwf-fixmatch"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["method"] == "lwf+fixmatch" and metrics["tasks_done"] == 5
+    losses = [
+        e["losses"] for e in map(json.loads, (run_dir / "events.jsonl").read_text().splitlines()) if "losses" in e
+    ]
+    assert any("distill" in x for x in losses) and all("fixmatch" in x for x in losses)

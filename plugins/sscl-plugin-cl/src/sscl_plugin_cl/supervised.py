@@ -46,6 +46,13 @@ class SupervisedMethod(Method):
         return F.cross_entropy(logits, y)
 
     def labeled_ce(self, logits: Tensor, batch: SemiBatch, ctx: RunContext) -> Tensor:
-        """Cross-entropy on the labeled batch (all of it comes from the current task)."""
-        task_ids = torch.full_like(batch.y, batch.task_id)
-        return self.cross_entropy(logits, batch.y, task_ids, ctx)
+        """Cross-entropy on the labeled batch (all of it comes from the current task), weighted by
+        ``batch.labeled_weight`` when a hook set it: the weighted sum over the total weight (at least 1)."""
+        if self.ce_classes == "task":
+            mask = task_class_mask(torch.full_like(batch.y, batch.task_id), ctx)
+            logits = logits.masked_fill(~mask, float("-inf"))
+        if batch.labeled_weight is None:
+            return F.cross_entropy(logits, batch.y)
+        per_sample = F.cross_entropy(logits, batch.y, reduction="none")
+        weight = batch.labeled_weight.to(per_sample.dtype)
+        return (per_sample * weight).sum() / weight.sum().clamp(min=1.0)

@@ -1,0 +1,87 @@
+"""Continual methods composed with the semi-supervised losses of sscl-plugin-ssl, trained on digits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from sscl_core.cli import main
+from sscl_core.config import load_config
+from sscl_core.registry import load_registry
+from sscl_core.trainer import Trainer
+
+SEED_PAIRS = ("der+fixmatch", "der+flexmatch", "der+uda", "der+mixmatch", "er+fixmatch")
+"""The compositions of the seed's comparison."""
+
+LOSS_TERMS = {"fixmatch": "fixmatch", "flexmatch": "flexmatch", "uda": "uda", "mixmatch": "mixmatch"}
+
+
+def digits_run(tmp_path, method, overrides=()):
+    config = load_config(
+        overrides=[
+            f"output_dir={tmp_path}",
+            "device=cpu",
+            "train.iters_per_task=12",
+            "train.log_every=1",
+            "run_name=run",
+            *overrides,
+        ],
+        components={"method": method},
+    )
+    return Trainer(config, load_registry()).run()
+
+
+def logged_losses(run_dir):
+    lines = (run_dir / "events.jsonl").read_text().splitlines()
+    return [e["losses"] for e in map(json.loads, lines) if e["event"] == "iter"]
+
+
+@pytest.mark.parametrize("method", SEED_PAIRS)
+def test_every_seed_pair_trains_on_digits(tmp_path, method):
+    base, loss = method.split("+")
+    result = digits_run(tmp_path, method)
+    assert result.metrics["method"] == method and result.metrics["tasks_done"] == 5
+    losses = logged_losses(result.run_dir)
+    assert len(losses) == 60
+    assert all(LOSS_TERMS[loss] in step and "ce" in step for step in losses[:12])
+    assert any("der_mse" in step for step in losses) == (base == "der")
+    task_il = result.metrics["accuracy"]["task-il"]
+    assert task_il[0][0] > 60, f"{method} learned nothing on the first task: {task_il[0][0]}%"
+
+
+def test_warmup_skips_the_unlabeled_term(tmp_path):
+    result = digits_run(tmp_path, "der+fixmatch", ["unlabeled.warmup=0.5"])
+    losses = logged_losses(result.run_dir)
+    assert ["fixmatch" in step for step in losses[:12]] == [False] * 6 + [True] * 6
+
+
+def test_flexmatch_keeps_its_per_sample_state_in_the_checkpoint(tmp_path):
+    result = digits_run(tmp_path, "der+flexmatch", ["unlabeled.threshold=0.5"])
+    checkpoint = torch.load(result.run_dir / "checkpoints" / "after-task-5.pt", weights_only=True)
+    state = checkpoint["components"]["unlabeled_loss:flexmatch"]
+    tensors = [v for v in state.values() if torch.is_tensor(v)]
+    assert tensors and tensors[0].dtype == torch.long and tensors[0].ndim == 1
+    assert (tensors[0] >= 0).any(), "no unlabeled sample was ever pseudo-labeled at threshold 0.5"
+
+
+def test_describe_shows_both_parts_of_a_composition(capsys):
+    assert main(["describe", "method", "der+fixmatch"]) == 0
+    out = capsys.readouterr().out
+    assert "method 'der' from sscl-plugin-cl" in out
+    assert "unlabeled_loss 'fixmatch' from sscl-plugin-ssl" in out and "threshold" in out
+
+
+def test_list_unlabeled_losses(capsys):
+    assert main(["list", "unlabeled-losses"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert names == ["fixmatch", "flexmatch", "mixmatch", "uda"]
+
+
+def test_bad_composition_is_one_line_exit_2(tmp_path, capsys):
+    code = main(["run", "--method", "der+fixmach", "--set", f"output_dir={tmp_path}"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "unknown unlabeled_loss 'fixmach'" in err and "did you mean 'fixmatch'" in err
+    assert not any(tmp_path.iterdir())
