@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 import pytest
 import torch
 
+from sscl_core import Callback, component, hookimpl
 from sscl_core.cli import main
 from sscl_core.config import load_config
 from sscl_core.registry import load_registry
@@ -45,7 +47,8 @@ def test_every_seed_pair_trains_on_digits(tmp_path, method):
     assert result.metrics["method"] == method and result.metrics["tasks_done"] == 5
     losses = logged_losses(result.run_dir)
     assert len(losses) == 60
-    assert all(LOSS_TERMS[loss] in step and "ce" in step for step in losses[:12])
+    ramped = loss == "mixmatch"  # its weight rises from 0: no term in the task's first iteration
+    assert all(LOSS_TERMS[loss] in step and "ce" in step for step in losses[int(ramped) : 12])
     assert any("der_mse" in step for step in losses) == (base == "der")
     task_il = result.metrics["accuracy"]["task-il"]
     assert task_il[0][0] > 60, f"{method} learned nothing on the first task: {task_il[0][0]}%"
@@ -85,3 +88,31 @@ def test_bad_composition_is_one_line_exit_2(tmp_path, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "unknown unlabeled_loss 'fixmach'" in err and "did you mean 'fixmatch'" in err
     assert not any(tmp_path.iterdir())
+
+
+@component
+class RecordLabeledWeight(Callback):
+    """Keeps the labeled weight of every iteration's batch."""
+
+    name = "record-labeled-weight"
+    seen: ClassVar[list] = []
+
+    @hookimpl
+    def after_iter(self, batch):
+        RecordLabeledWeight.seen.append(batch.labeled_weight)
+
+
+def test_uda_annealing_leaves_confident_labeled_samples_out(tmp_path):
+    RecordLabeledWeight.seen.clear()
+    registry = load_registry()
+    registry.add("callback", RecordLabeledWeight, "tests")
+    config = load_config(
+        overrides=[f"output_dir={tmp_path}", "device=cpu", "train.iters_per_task=12", "unlabeled.tsa=exp"],
+        components={"method": "der+uda"},
+    )
+    config.callbacks = [{"name": "record-labeled-weight"}]
+    result = Trainer(config, registry).run()
+    weights = RecordLabeledWeight.seen
+    assert len(weights) == 60 and all(w is not None and set(w.tolist()) <= {0.0, 1.0} for w in weights)
+    assert any((w == 0).any() for w in weights), "the annealing never left a confident labeled sample out"
+    assert result.metrics["accuracy"]["task-il"][0][0] > 60

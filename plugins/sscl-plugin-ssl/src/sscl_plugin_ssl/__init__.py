@@ -1,0 +1,1 @@
+"""Semi-supervised unlabeled losses for sscl, composable with any continual-learning method."""
