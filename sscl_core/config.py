@@ -36,6 +36,15 @@ def _non_negative(_instance: Any, attribute: Any, value: Any) -> None:
         raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
 
 
+MAX_BATCH = 65536
+"""Largest labeled batch, unlabeled batch (batch_size * uratio) and evaluation batch a config may ask for."""
+
+
+def _batch(_instance: Any, attribute: Any, value: int) -> None:
+    if not 1 <= value <= MAX_BATCH:
+        raise ValueError(f"{attribute.name} must be between 1 and {MAX_BATCH}, got {value!r}")
+
+
 def _optional_positive(instance: Any, attribute: Any, value: Any) -> None:
     if value is not None:
         _positive(instance, attribute, value)
@@ -61,7 +70,7 @@ class TrainConfig:
     """The training schedule, shared by every method: iterations, batch shape and optimizer."""
 
     iters_per_task: int = param(200, help="training iterations per task", validator=_positive)
-    batch_size: int = param(8, help="labeled samples per iteration (B)", validator=_positive)
+    batch_size: int = param(8, help="labeled samples per iteration (B)", validator=_batch)
     uratio: int = param(7, help="unlabeled samples per labeled sample in a batch (mu)", validator=_positive)
     lr: float = param(0.03, help="SGD learning rate", validator=_positive)
     momentum: float = param(0.9, help="SGD momentum", validator=_non_negative)
@@ -78,8 +87,15 @@ class TrainConfig:
     virtual_epoch_iters: int = param(
         100, help="iterations per virtual epoch (before_epoch/after_epoch)", validator=_positive
     )
-    eval_batch_size: int = param(512, help="batch size of evaluation", validator=_positive)
+    eval_batch_size: int = param(512, help="batch size of evaluation", validator=_batch)
     log_every: int = param(50, help="write losses to events.jsonl every this many iterations", validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if self.batch_size * self.uratio > MAX_BATCH:
+            raise ValueError(
+                f"batch_size * uratio (the unlabeled batch) must be at most {MAX_BATCH}, got "
+                f"{self.batch_size} * {self.uratio}: lower one of them"
+            )
 
     def lr_at(self, task_iter: int) -> float:
         """The learning rate at in-task iteration ``task_iter``; the schedule restarts with every task."""

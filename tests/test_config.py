@@ -67,3 +67,16 @@ def test_memory_pool_settings_without_a_name_complete_the_methods_default(tmp_pa
 
     pool = resolve_components(config, registry).memory_pool
     assert isinstance(pool, ReservoirPool) and pool.size == 7
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("train.batch_size=100000000", "batch_size must be between 1 and 65536"),
+        ("train.eval_batch_size=0", "eval_batch_size must be between 1 and 65536"),
+        ("train.uratio=10000", r"batch_size \* uratio \(the unlabeled batch\) must be at most 65536, got 8 \* 10000"),
+    ],
+)
+def test_batch_sizes_are_bounded(setting, message):
+    with pytest.raises(SsclError, match=message):
+        load_config(overrides=[setting])

@@ -116,3 +116,15 @@ def test_uda_annealing_leaves_confident_labeled_samples_out(tmp_path):
     assert len(weights) == 60 and all(w is not None and set(w.tolist()) <= {0.0, 1.0} for w in weights)
     assert any((w == 0).any() for w in weights), "the annealing never left a confident labeled sample out"
     assert result.metrics["accuracy"]["task-il"][0][0] > 60
+
+
+@pytest.mark.parametrize("method", load_registry().names("method"))
+def test_every_installed_method_composes_with_fixmatch(tmp_path, method):
+    scenario = load_registry().get("method", method).compatibility[0]
+    result = digits_run(
+        tmp_path,
+        f"{method}+fixmatch",
+        ["train.iters_per_task=4", f"dataset.scenario={scenario}", "unlabeled.threshold=0.3"],
+    )
+    assert result.metrics["method"] == f"{method}+fixmatch" and result.metrics["tasks_done"] == 5
+    assert all("fixmatch" in step for step in logged_losses(result.run_dir))
