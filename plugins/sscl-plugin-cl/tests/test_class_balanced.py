@@ -6,9 +6,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sscl_core.slot_pool import SlotPool
 from sscl_plugin_cl.class_balanced import ClassBalancedPool
 from sscl_plugin_cl.reservoir import ReservoirPool
-from sscl_plugin_cl.slots import SlotPool
 
 
 def offer(pool, labels, start, gen, task_id=0):

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from sscl_core import component
-from sscl_plugin_cl.slots import SlotPool
+from sscl_core.slot_pool import SlotPool, reservoir_slot
 
 
 @component
@@ -29,10 +29,7 @@ class ReservoirPool(SlotPool):
     def choose_slot(self, sample: dict[str, Tensor], generator: torch.Generator) -> int | None:
         """The next free slot while there is one, then slot j ~ U{0..seen} if j < size."""
         self.seen += 1
-        if self.seen <= self.size:
-            return self.seen - 1
-        j = int(torch.randint(0, self.seen, (1,), generator=generator))
-        return j if j < self.size else None
+        return reservoir_slot(self.seen, self.size, generator)
 
     def extra_state(self) -> dict[str, Any]:
         """The number of samples offered."""

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from sscl_core import RunContext, SemiBatch, UnlabeledLoss, component, hookimpl, param
 from sscl_core.components import one_of
-from sscl_plugin_ssl.targets import confident_pseudo_labels, masked_mean
+from sscl_core.pseudo_labels import confident_pseudo_labels, masked_mean
 
 TSA_SCHEDULES: dict[str, Callable[[float], float]] = {
     "linear": lambda t: t,

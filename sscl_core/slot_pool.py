@@ -1,4 +1,4 @@
-"""What the RAM memory pools share: fixed slots of stored samples and the (task_id, index) dedup.
+"""What RAM memory pools share: fixed slots of stored samples, the (task_id, index) dedup and reservoir sampling.
 
 :class:`SlotPool` stores every key of the samples it keeps (``x``, ``y``, ``task_id``, ``index`` and any
 extra key such as DER's ``logits``) in preallocated tensors of ``size`` rows, remembers which distinct
@@ -13,7 +13,18 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from sscl_core import MemoryPool, Samples, component, param
+from sscl_core.components import component, param
+from sscl_core.memory import MemoryPool, Samples
+
+
+def reservoir_slot(seen: int, size: int, generator: torch.Generator) -> int | None:
+    """Reservoir sampling's choice for the ``seen``-th distinct sample offered (counting from 1) to ``size``
+    slots: the next free slot while there is one, then slot j ~ U{0..seen-1} if j < size, else ``None``.
+    Every sample offered so far is then held with the same probability ``min(1, size / seen)``."""
+    if seen <= size:
+        return seen - 1
+    j = int(torch.randint(0, seen, (1,), generator=generator))
+    return j if j < size else None
 
 
 @component
