@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
@@ -31,7 +32,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", nargs="?", help="YAML config file (default: the embedded digits demo)")
+    parser.add_argument(
+        "config", nargs="?", help="YAML config file or an installed preset's name (default: the embedded digits demo)"
+    )
     parser.add_argument("--method", help="learning method, replacing the config's (METHOD+LOSS adds an unlabeled loss)")
     parser.add_argument("--dataset", help="dataset, replacing the config's")
     parser.add_argument("--backbone", help="backbone, replacing the config's")
@@ -62,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = commands.add_parser("plugins", help="installed plugin distributions, their components and hooks")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
     listing = commands.add_parser("list", help="registered components of one kind")
-    listing.add_argument("kind", help=", ".join(KINDS))
+    listing.add_argument("kind", help=", ".join([*KINDS, "presets"]))
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     describe = commands.add_parser("describe", help="a component's hyperparameters, defaults and properties")
     describe.add_argument("kind", help=", ".join(KINDS))
@@ -86,9 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def config_path(text: str) -> Path:
+    """A config argument as a file: an existing path, or else the file of the installed preset of that name."""
+    path = Path(text)
+    if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
+        return path
+    return load_registry().preset(text)
+
+
 def _config_from(args: argparse.Namespace, base: str | None = None) -> RunConfig:
     chosen = {"method": args.method, "dataset": args.dataset, "backbone": args.backbone}
-    return load_config(args.config or base, args.overrides, chosen)
+    source = config_path(args.config) if args.config else base
+    return load_config(source, args.overrides, chosen)
 
 
 def format_matrix(matrix: list[list[float | None]]) -> str:
@@ -167,8 +179,31 @@ def command_plugins(args: argparse.Namespace) -> None:
             print(f"  {kind}: {', '.join(names)}")
 
 
+def _list_presets(registry: Registry, as_json: bool) -> None:
+    rows = [
+        {"name": name, "distribution": dist, "path": str(path), "summary": preset_summary(path)}
+        for name, (path, dist) in sorted(registry.presets.items())
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        print(f"{row['name']:<26} {row['distribution']:<22} {row['summary']}")
+
+
+def preset_summary(path: Path) -> str:
+    """The first comment line of a preset's YAML file (its one-line description)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""
+
+
 def command_list(args: argparse.Namespace) -> None:
-    """List components of one kind."""
+    """List components of one kind, or the installed presets."""
+    if args.kind.strip().lower() in ("preset", "presets"):
+        _list_presets(load_registry(), args.json)
+        return
     registry, kind = load_registry(), kind_of(args.kind)
     rows = [
         {

@@ -118,7 +118,7 @@ class RunConfig:
     )
     dataset: dict[str, Any] = param({"name": "digits"}, help="dataset component and its settings")
     backbone: dict[str, Any] = param({"name": "small-cnn"}, help="backbone component and its settings")
-    method: dict[str, Any] = param({"name": "er"}, help="learning method and its settings")
+    method: dict[str, Any] = param({"name": "edgehml"}, help="learning method and its settings")
     unlabeled: dict[str, Any] | None = param(
         None,
         help="unlabeled loss added to the method's losses (e.g. {name: fixmatch, weight: 1}); "

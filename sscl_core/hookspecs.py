@@ -9,6 +9,7 @@ an implementation may take any subset of the arguments.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -23,6 +24,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 Register = Callable[[type], None]
+RegisterPreset = Callable[[Path], None]
 
 
 class RegistrationSpecs:
@@ -55,6 +57,11 @@ class RegistrationSpecs:
     @hookspec
     def register_callbacks(self, register: Register) -> None:
         """Register callbacks (subclasses of ``sscl_core.Callback``)."""
+
+    @hookspec
+    def register_presets(self, register: RegisterPreset) -> None:
+        """Register run presets: YAML config files shipped with the plugin, run by name (``sscl run NAME``);
+        ``register(path)`` takes the file, whose stem is the preset's name."""
 
 
 class LifecycleSpecs:

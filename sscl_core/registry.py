@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -52,6 +53,30 @@ class Registry:
 
     components: dict[str, dict[str, Entry]] = attrs.field(factory=lambda: {kind: {} for kind in KINDS})
     plugins: list[PluginInfo] = attrs.field(factory=list)
+    presets: dict[str, tuple[Path, str]] = attrs.field(factory=dict)
+
+    def add_preset(self, path: Path, distribution: str) -> None:
+        """Register the YAML config file ``path`` as the preset named by its stem; a name taken is an error."""
+        path = Path(path)
+        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+            raise SsclError(f"{distribution}: preset {path} is not a YAML file (.yaml) that exists")
+        taken = self.presets.get(path.stem)
+        if taken is not None and taken[0] != path:
+            raise SsclError(
+                f"preset '{path.stem}' is registered by both {taken[1]} and {distribution}: "
+                "uninstall one, or load only one with SSCL_LOAD_PLUGINS"
+            )
+        self.presets[path.stem] = (path, distribution)
+
+    def preset(self, name: str) -> Path:
+        """The config file of preset ``name``, or one clear error with the close match."""
+        if name in self.presets:
+            return self.presets[name][0]
+        known = sorted(self.presets)
+        raise SsclError(
+            f"'{name}' is neither a config file nor an installed preset (presets: {', '.join(known) or 'none'})"
+            f"{close_match(name, known)}"
+        )
 
     def add(self, kind: str, cls: type, distribution: str) -> None:
         """Register ``cls`` under its ``name``; a name taken by another distribution is an error."""
@@ -115,4 +140,12 @@ def load_registry() -> Registry:
                 raise
             except Exception as error:  # a broken plugin must not break the others
                 info.error = f"{hook_name} raised {type(error).__name__}: {error}"
+    for impl in pm.hook.register_presets.get_hookimpls():
+        info = by_name[impl.plugin_name]
+        try:
+            impl.function(register=lambda path, info=info: registry.add_preset(path, info.distribution))
+        except SsclError as error:
+            info.error = str(error)
+        except Exception as error:  # a broken plugin must not break the others
+            info.error = f"register_presets raised {type(error).__name__}: {error}"
     return registry

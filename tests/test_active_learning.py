@@ -401,8 +401,11 @@ def test_every_strategy_with_er_on_digits(tmp_path, monkeypatch, strategy):
 
 
 def semi_supervised_methods():
-    """er composed with each installed unlabeled loss (er+fixmatch, ...)."""
-    return [f"er+{name}" for name in load_registry().names("unlabeled_loss")]
+    """Each installed method that learns from unlabeled data itself (edgehml, ...) and er composed with each
+    installed unlabeled loss (er+fixmatch, ...)."""
+    registry = load_registry()
+    own = [name for name in registry.names("method") if registry.get("method", name).uses_unlabeled]
+    return own + [f"er+{name}" for name in registry.names("unlabeled_loss")]
 
 
 @pytest.mark.parametrize(

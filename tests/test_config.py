@@ -9,7 +9,7 @@ from sscl_core.config import RunConfig, load_config
 def test_defaults_are_the_digits_demo():
     config = load_config()
     assert config.dataset == {"name": "digits"}
-    assert config.method == {"name": "er"}
+    assert config.method == {"name": "edgehml"}
     assert config.train.iters_per_task == 200 and config.train.batch_size == 8 and config.train.uratio == 7
 
 
@@ -29,7 +29,7 @@ def test_component_choice_replaces_its_settings(tmp_path):
 
 
 def test_set_on_a_shorthand_component():
-    assert load_config(overrides=["method.replay_weight=2"]).method == {"name": "er", "replay_weight": 2}
+    assert load_config(overrides=["method.warmup=0.5"]).method == {"name": "edgehml", "warmup": 0.5}
 
 
 def test_int_is_accepted_for_float_but_not_bool():

@@ -18,7 +18,7 @@ def test_default_run_prints_the_results(sscl, tmp_path):
         assert text in out
     (run_dir,) = (tmp_path / "runs").iterdir()
     config = (run_dir / "config.yaml").read_text()
-    assert "name: digits" in config and "labels_per_class: 5" in config and "name: er" in config
+    assert "name: digits" in config and "labels_per_class: 5" in config and "name: edgehml" in config
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert len(metrics["accuracy"]["task-il"]) == 5
     assert metrics["accuracy"]["task-il"][0][0] > 75, "the first task did not learn: the run collapsed"

@@ -1,0 +1,1 @@
+"""EdgeHML for sscl: the hierarchical memory pool ``hml`` and the method ``edgehml``."""
