@@ -24,3 +24,10 @@ def demo(session: nox.Session) -> None:
     """The default run: `sscl run` on the embedded digits stream."""
     session.install("-r", "requirements.txt")
     session.run("sscl", "run", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """A benchmark protocol (default fmnist-5, every method, seeds 0-2): `nox -s bench -- digits-5 --jobs 2`."""
+    session.install("-r", "requirements.txt")
+    session.run("sscl", "bench", *(session.posargs or ["fmnist-5", "--jobs", "2"]))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fmnist-5 with er: the dataset's random labels vs each active-learning strategy, 5 labels per class.
 # Seeds outer, strategies inner, so a machine's load drifts over all rows alike.
-#   benchmarks/active_fmnist5.sh OUT_DIR [SSCL]        then: python benchmarks/summarize.py OUT_DIR --reference er
+#   benchmarks/active_fmnist5.sh OUT_DIR [SSCL]        then: sscl report OUT_DIR --reference er
 set -euo pipefail
 out=${1:?usage: active_fmnist5.sh OUT_DIR [SSCL]}
 sscl=${2:-sscl}

@@ -11,7 +11,7 @@ at OpenMP barriers for cores that other processes hold made single iterations up
 
     python benchmarks/backbone_cost.py OUT_DIR [--repeats 3] [--iters 5] [--threads 1] [--reference small-cnn]
 
-Runs land in ``OUT_DIR/runs/<backbone>-s<repeat>`` (``benchmarks/summarize.py`` reads them too); a run
+Runs land in ``OUT_DIR/runs/<backbone>-s<repeat>`` (``sscl report`` reads them too); a run
 whose ``metrics.json`` exists is not repeated, so an interrupted benchmark resumes where it stopped.
 """
 

@@ -1,10 +1,11 @@
-"""The ``sscl`` command line: run, plugins, list, describe, config."""
+"""The ``sscl`` command line: run, bench, report, plugins, list, describe, config."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -59,6 +60,36 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="continue this run after its last checkpoint, with its own config.yaml (a CONFIG or options given "
         "must resolve to the same config)",
+    )
+    bench = commands.add_parser(
+        "bench", help="run a protocol's methods over its seeds, then write the table, raw numbers and plots"
+    )
+    bench.add_argument("protocol", help="a protocol preset (sscl list presets) or a config file with a bench section")
+    bench.add_argument(
+        "--methods", nargs="+", metavar="LABEL", help="only these (a name the protocol lacks runs as --method NAME)"
+    )
+    bench.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="seeds instead of the protocol's")
+    bench.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a setting of every run",
+    )
+    bench.add_argument("--out", type=Path, help="output folder (default: bench/PROTOCOL-TIME; an earlier one resumes)")
+    bench.add_argument("--jobs", type=int, default=1, help="runs side by side (default 1)")
+    report = commands.add_parser(
+        "report", help="the benchmark table, raw numbers and plots of existing run directories"
+    )
+    report.add_argument("paths", nargs="+", type=Path, metavar="RUN_DIR", help="run directories or folders of them")
+    report.add_argument("--out", type=Path, default=Path("report"), help="output folder (default: report)")
+    report.add_argument(
+        "--reference",
+        action="append",
+        dest="references",
+        metavar="LABEL",
+        help="label the time ratios are taken to (repeatable; default: finetune and der+fixmatch)",
     )
     config = commands.add_parser("config", help="print the resolved config (defaults included) as YAML")
     _add_config_arguments(config)
@@ -120,9 +151,9 @@ def command_run(args: argparse.Namespace) -> None:
     if args.resume is not None:
         run_dir = check_run_dir(args.resume)
         config = _config_from(args, base=str(run_dir / CONFIG_FILE))
-        trainer = Trainer.resume(run_dir, config, load_registry(), echo=print)
+        trainer = Trainer.resume(run_dir, config, load_registry(), echo=print, progress_bar=True)
     else:
-        trainer = Trainer(_config_from(args), load_registry(), echo=print)
+        trainer = Trainer(_config_from(args), load_registry(), echo=print, progress_bar=True)
     result = trainer.run()
     metrics = result.metrics
     for protocol in ("task-il", "class-il"):
@@ -140,6 +171,51 @@ def command_run(args: argparse.Namespace) -> None:
         f"peak RSS {metrics['memory']['peak_rss_bytes'] / 2**20:.0f} MiB"
     )
     print(f"run directory: {result.run_dir}")
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    """Run a protocol and write its report; exit code 1 when a run failed."""
+    from sscl_core.bench.protocol import read_protocol
+    from sscl_core.bench.runner import plan_runs, run_bench
+
+    if args.jobs < 1:
+        raise SsclError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.seeds is not None and any(seed < 0 for seed in args.seeds):
+        raise SsclError(f"--seeds must be integers >= 0, got {args.seeds}")
+    registry = load_registry()
+    path = config_path(args.protocol)
+    protocol = read_protocol(path.stem, path)
+    entries = protocol.select(args.methods)
+    seeds = tuple(dict.fromkeys(args.seeds)) if args.seeds else protocol.seeds
+    out = args.out or Path("bench") / f"{protocol.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    planned, skipped = plan_runs(protocol, entries, seeds, args.overrides, out, registry)
+    for line in skipped:
+        print(f"skipped {line}")
+    if not planned:
+        raise SsclError(f"no method of protocol '{protocol.name}' is installed: {'; '.join(skipped)}")
+    print(f"bench {protocol.name}: {len(planned)} runs ({len(seeds)} seeds) into {out}, {args.jobs} at a time")
+    result = run_bench(protocol, planned, skipped, out, args.jobs)
+    _print_report(result.report)
+    if result.failed:
+        print(f"{len(result.failed)} runs failed: {', '.join(result.failed)}; rerun with --out {out} to retry them")
+        return 1
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> None:
+    """Write the table, raw numbers and plots of existing run directories."""
+    from sscl_core.bench.report import write_report
+
+    references = args.references or ["finetune", "der+fixmatch"]
+    _print_report(write_report(args.paths, args.out, references, title="sscl report"))
+
+
+def _print_report(report: Any) -> None:
+    print(report.markdown)
+    print(f"wrote {report.markdown_file}, {report.json_file}", end="")
+    print(f" and {len(report.plots)} plots in {report.plots[0].parent}" if report.plots else "")
+    if report.plots_skipped:
+        print(f"no plots: {report.plots_skipped}")
 
 
 def command_config(args: argparse.Namespace) -> None:
@@ -282,6 +358,8 @@ def _print_backbone_cost(cls: type, shapes: list[tuple[int, int, int]], classes:
 
 COMMANDS = {
     "run": command_run,
+    "bench": command_bench,
+    "report": command_report,
     "config": command_config,
     "plugins": command_plugins,
     "list": command_list,
@@ -303,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv or ["run"])
-        COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
     except SsclError as error:
         print(f"sscl: error: {one_line(error)}", file=sys.stderr)
         return 2
@@ -313,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sscl: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

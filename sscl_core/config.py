@@ -185,6 +185,10 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+BENCH_SECTION = "bench"
+"""Top-level section of a config file that ``sscl bench`` reads (methods, seeds) and ``sscl run`` ignores."""
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML config file with ``yaml.safe_load``; an empty file is an empty config."""
     path = Path(path)
@@ -241,7 +245,9 @@ def load_config(
     method also drops the file's unlabeled loss, so ``--method der`` is plain der and ``--method der+uda`` der
     with UDA).
     """
-    data = normalize(read_yaml(path)) if path is not None else {}
+    data = read_yaml(path) if path is not None else {}
+    data.pop(BENCH_SECTION, None)
+    data = normalize(data)
     defaults = RunConfig()
     for section in ("dataset", "backbone", "method"):
         data.setdefault(section, dict(getattr(defaults, section)))

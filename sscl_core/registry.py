@@ -121,10 +121,16 @@ class Registry:
         return build(self.get(kind, name), params, f"{kind} '{name}'")
 
 
+CORE_PROTOCOLS = Path(__file__).parent / "protocols"
+"""The benchmark protocols the core ships (docs/benchmarks.md), registered as presets of sscl-core."""
+
+
 def load_registry() -> Registry:
-    """Load every allowed plugin and collect its components."""
+    """Load every allowed plugin and collect its components, and the presets of the core and the plugins."""
     pm, infos = load_plugins()
     registry = Registry(plugins=infos)
+    for path in sorted(CORE_PROTOCOLS.glob("*.yaml")):
+        registry.add_preset(path, "sscl-core")
     by_name = {f"{p.distribution}:{p.entry_point}": p for p in infos}
     for kind, (hook_name, _base) in KINDS.items():
         for impl in getattr(pm.hook, hook_name).get_hookimpls():

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 import pluggy
 import torch
+from tqdm import tqdm
 
 from sscl_core import hookspecs
 from sscl_core.backbone import ClassifierModel
@@ -112,10 +113,18 @@ class Trainer:
     SIGINT and SIGTERM stop the run after the current iteration with :class:`RunInterrupted`.
     """
 
-    def __init__(self, config: RunConfig, registry: Registry, echo: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        registry: Registry,
+        echo: Callable[[str], None] | None = None,
+        progress_bar: bool = False,
+    ) -> None:
         self.config = config
         self.registry = registry
         self.echo = echo or (lambda _line: None)
+        self.progress_bar = progress_bar
+        self._bar: tqdm | None = None
         self.components = resolve_components(config, registry)
         self.resume_dir: Path | None = None
         self.checkpoint: dict[str, Any] | None = None
@@ -125,7 +134,12 @@ class Trainer:
 
     @classmethod
     def resume(
-        cls, run_dir: Path, config: RunConfig, registry: Registry, echo: Callable[[str], None] | None = None
+        cls,
+        run_dir: Path,
+        config: RunConfig,
+        registry: Registry,
+        echo: Callable[[str], None] | None = None,
+        progress_bar: bool = False,
     ) -> Trainer:
         """A trainer that continues the run in ``run_dir`` after its last checkpoint (from the first task if
         none was written); refused in one line when ``config`` differs from the run's or the checkpoint is
@@ -136,7 +150,7 @@ class Trainer:
                 f"--resume {run_dir}: the run finished all its tasks already; start a new run to train again"
             )
         checkpoint = load_checkpoint(run_dir, manifest) if manifest is not None else None
-        trainer = cls(config, registry, echo)
+        trainer = cls(config, registry, echo, progress_bar)
         run_config = checkpoint["config"] if checkpoint is not None else read_yaml(run_dir / CONFIG_FILE)
         check_same_config(run_dir, run_config, trainer.components.resolved_config(config))
         if checkpoint is not None and checkpoint.get("pool_files"):
@@ -211,6 +225,27 @@ class Trainer:
             self.progress = self._restore(ctx, members, self.checkpoint)
             self.tasks_checkpointed = self.progress.tasks_done
         progress = self.progress
+        self._bar = tqdm(
+            total=len(stream) * train.iters_per_task,
+            initial=progress.tasks_done * train.iters_per_task,
+            unit="it",
+            disable=None if self.progress_bar else True,
+            leave=False,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+        with self._bar:
+            return self._train_tasks(ctx, members, stop, resolved)
+
+    def _say(self, line: str) -> None:
+        """Echo a line above the progress bar (or plainly, without one)."""
+        if self._bar is not None and not self._bar.disable:
+            self._bar.write(line)
+        else:
+            self.echo(line)
+
+    def _train_tasks(self, ctx: RunContext, members: Members, stop: StopSignals, resolved: dict[str, Any]) -> RunResult:
+        train, stream, progress = ctx.config.train, ctx.stream, self.progress
         for t in range(progress.tasks_done, len(stream)):
             stop.check()
             task = stream.tasks[t]
@@ -234,7 +269,7 @@ class Trainer:
             progress.task_seconds.append(sum(times))
             progress.eval_seconds.append(eval_time)
             ctx.log("val", task=t, accuracies=accuracies)
-            self.echo(
+            self._say(
                 f"task {t + 1}/{len(stream)} classes {list(task.classes)}: {len(times)} iters in {sum(times):.1f}s, "
                 f"task-IL avg {statistics.fmean(accuracies['task-il']):.2f}%, "
                 f"class-IL avg {statistics.fmean(accuracies['class-il']):.2f}%"
@@ -349,6 +384,7 @@ class Trainer:
             sync()
             times.append(time.perf_counter() - start)
             data_times.append(data_time)
+            self._bar.update()
             if k % train.log_every == 0 or k == train.iters_per_task - 1:
                 ctx.log("iter", task=ctx.task_index, iter=k, lr=lr, losses=values)
             stop.check()

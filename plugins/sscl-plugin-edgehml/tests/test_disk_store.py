@@ -9,6 +9,7 @@ import textwrap
 
 import numpy as np
 import torch
+
 from sscl_plugin_edgehml.disk_store import DiskStore
 
 CHI2_0999 = {19: 43.820}

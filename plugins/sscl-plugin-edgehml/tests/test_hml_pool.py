@@ -11,13 +11,13 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sscl_plugin_edgehml.hml_pool import HierarchicalMemoryPool
-from sscl_plugin_edgehml.method import EdgeHML
 
 from sscl_core import testing
 from sscl_core.checkpoint import read_manifest
 from sscl_core.testing import check_memory_pool
 from sscl_core.trainer import Trainer
+from sscl_plugin_edgehml.hml_pool import HierarchicalMemoryPool
+from sscl_plugin_edgehml.method import EdgeHML
 
 CHI2_0999 = {1: 10.828, 2: 13.816, 19: 43.820}
 """Critical values of the chi-square distribution at alpha 0.001 by degrees of freedom."""

@@ -8,14 +8,14 @@ from typing import ClassVar
 
 import pytest
 import torch
-from sscl_plugin_edgehml.hml_pool import HierarchicalMemoryPool
-from sscl_plugin_edgehml.method import EdgeHML
 
 from sscl_core import Callback, component, hookimpl
 from sscl_core.cli import main
 from sscl_core.config import load_config
 from sscl_core.registry import load_registry
 from sscl_core.testing import check_method, check_resume
+from sscl_plugin_edgehml.hml_pool import HierarchicalMemoryPool
+from sscl_plugin_edgehml.method import EdgeHML
 
 ITERS = 20
 """Iterations per task of the digits runs."""

@@ -11,7 +11,6 @@ files by hard link, and the bytes on disk stay under :meth:`DiskStore.max_disk_b
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import torch
 from torch import Tensor
 
 from sscl_core.memory import Samples
+from sscl_core.rundir import atomic_file
 from sscl_core.slot_pool import reservoir_slot
 
 IN_BUFFER = -1
@@ -257,31 +257,10 @@ class DiskStore:
         shard = self.next_shard
         self.next_shard += 1
         final = self._path(shard)
-        temp = final.with_name(f".{final.name}.tmp")
-        try:
-            with open(temp, "wb") as handle:
-                np.save(handle, np.ascontiguousarray(images), allow_pickle=False)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, final)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        self._sync_directory()
+        with atomic_file(final) as handle:
+            np.save(handle, np.ascontiguousarray(images), allow_pickle=False)
         self._shard_rows[shard] = len(images)
         return shard
-
-    def _sync_directory(self) -> None:
-        try:
-            fd = os.open(self.directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
 
     def _path(self, shard: int) -> Path:
         if self.directory is None:

@@ -1,0 +1,1 @@
+"""Loggers for sscl runs: the ``csv`` and ``tensorboard`` callbacks."""
