@@ -128,9 +128,15 @@ def test_bench_refuses_to_mix_a_run_of_another_config_into_its_folder(sscl, tmp_
         (["bench", "edgehml-digits-5"], "has no 'bench' section"),
         (["bench", "digits-5", "--methods", "a b"], "is not a method name"),
         (["report", "no/such/dir"], "is not a run directory"),
+        (["report", "foreign"], "is not the metrics file of an sscl run (bad or missing 'timing')"),
+        (["report", "broken"], "is not the metrics file of an sscl run"),
     ],
 )
 def test_bench_and_report_bad_input_is_one_line_exit_2(sscl, tmp_path, args, message):
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "metrics.json").write_text('{"seed": 0}')
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "metrics.json").write_text('{"seed": 0, "tim')
     code, out, err = sscl(*args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
@@ -175,7 +181,8 @@ def test_run_labels_and_two_runs_of_one_label_and_seed(tmp_path):
     assert run_label(Path("der+fixmatch-s2")) == "der+fixmatch"
     for folder in ("a", "b"):
         (tmp_path / folder / "x-s0").mkdir(parents=True)
-        (tmp_path / folder / "x-s0" / "metrics.json").write_text(json.dumps({"seed": 0, "timing": {}}))
+        timing = dict.fromkeys(("median_iteration_seconds", "mean_iteration_seconds", "total_train_seconds"), 1.0)
+        (tmp_path / folder / "x-s0" / "metrics.json").write_text(json.dumps({"seed": 0, "timing": timing}))
     with pytest.raises(SsclError, match="two runs of 'x' with seed 0"):
         load_runs([tmp_path])
 

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from sscl_core.bench.protocol import HANDWRITTEN_LABEL, BenchEntry, Protocol
 from sscl_core.bench.report import Report, write_report
 from sscl_core.checkpoint import read_manifest
+from sscl_core.cli import config_path
 from sscl_core.config import load_config, read_yaml
 from sscl_core.errors import SsclError
 from sscl_core.registry import Registry
@@ -70,8 +71,9 @@ def _mode(run_dir: Path, resolved: dict) -> str:
     """Whether a run directory is new (start), finished with this config (reuse) or interrupted (resume)."""
     if not (run_dir / CONFIG_FILE).is_file():
         return "start"
-    differences = config_differences(read_yaml(run_dir / CONFIG_FILE), resolved)
-    if config_sha256(read_yaml(run_dir / CONFIG_FILE)) != config_sha256(resolved):
+    existing = read_yaml(run_dir / CONFIG_FILE)
+    if config_sha256(existing) != config_sha256(resolved):
+        differences = config_differences(existing, resolved)
         raise SsclError(
             f"{run_dir} holds a run of another config ({', '.join(differences[:3])}): bench into a new --out folder "
             "or remove that run directory"
@@ -89,8 +91,6 @@ def plan_runs(
     registry: Registry,
 ) -> tuple[list[PlannedRun], list[str]]:
     """The runs in the order they start (seeds outer, methods inner) and the entries skipped (with why)."""
-    from sscl_core.cli import config_path
-
     runs_dir, logs_dir = out_dir / "runs", out_dir / "logs"
     runnable, skipped = [], []
     for entry in entries:

@@ -32,6 +32,8 @@ ACCURACY_COLUMNS = (
     ("class-IL forgetting", "class-il", "average_forgetting"),
 )
 """Accuracy table columns: header, protocol and summary key of metrics.json."""
+TIMING_KEYS = ("median_iteration_seconds", "mean_iteration_seconds", "total_train_seconds")
+"""What every run's metrics.json has under ``timing`` (the cost table needs it)."""
 
 
 @attrs.define
@@ -70,8 +72,13 @@ def load_runs(paths: Iterable[Path]) -> list[Run]:
             metrics = json.loads((path / METRICS_FILE).read_text(encoding="utf-8"))
             suffix = SEED_SUFFIX.search(path.name)
             seed = int(suffix[1]) if suffix else int(metrics["seed"])
+            for key in TIMING_KEYS:
+                float(metrics["timing"][key])
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise SsclError(f"{path / METRICS_FILE} is not a metrics file of a run ({error}): remove it") from None
+            raise SsclError(
+                f"{path / METRICS_FILE} is not the metrics file of an sscl run (bad or missing {error}): "
+                "leave that folder out of the report"
+            ) from None
         run = Run(label=run_label(path), seed=seed, path=path, metrics=metrics)
         key = (run.label, run.seed)
         if key in seen:
