@@ -12,8 +12,11 @@ from sscl_core.bench.plots import write_plots
 from sscl_core.bench.protocol import read_protocol
 from sscl_core.bench.runner import _installed, plan_runs
 from sscl_core.bench.table import build_rows, load_runs, run_label
+from sscl_core.checkpoint import read_manifest
 from sscl_core.config import load_config
 from sscl_core.registry import load_registry
+from sscl_core.resolve import resolve_components
+from sscl_core.rundir import write_config
 
 TINY = ["--set", "train.iters_per_task=4", "--set", "dataset.test_per_class=10"]
 
@@ -191,3 +194,18 @@ def test_plots_need_matplotlib_only_when_drawn(tmp_path, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)
     with pytest.raises(ImportError, match="sscl-core\\[plots\\]"):
         write_plots([], build_rows([]), tmp_path)
+
+
+def test_bench_resumes_a_run_it_finds_unfinished(sscl, tmp_path):
+    registry = load_registry()
+    sets = ["train.iters_per_task=4", "dataset.test_per_class=10", "seed=0", "run_name=er-s0"]
+    config = load_config(protocols()["digits-5"], [*sets, f"output_dir={tmp_path / 'runs'}"], {"method": "er"})
+    run_dir = tmp_path / "runs" / "er-s0"
+    run_dir.mkdir(parents=True)
+    write_config(run_dir, resolve_components(config, registry).resolved_config(config))
+    protocol = read_protocol("digits-5", protocols()["digits-5"])
+    (planned,), _ = plan_runs(protocol, protocol.select(["er"]), (0,), sets[:2], tmp_path, registry)
+    assert planned.mode == "resume" and planned.command[4:6] == ["--resume", str(run_dir)]
+    code, out, err = sscl("bench", "digits-5", "--methods", "er", "--seeds", "0", *TINY, "--out", str(tmp_path))
+    assert code == 0, err
+    assert "reusing" not in out and read_manifest(run_dir).finished

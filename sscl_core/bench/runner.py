@@ -113,9 +113,8 @@ def plan_runs(
             resolved = resolve_components(config, registry).resolved_config(config)
             run_dir = runs_dir / name
             mode = _mode(run_dir, resolved)
-            command = [*python, *args, *(x for s in [*overrides, *where] for x in ("--set", s))]
-            if mode == "resume":
-                command[4:4] = ["--resume", str(run_dir)]
+            resume = ["--resume", str(run_dir)] if mode == "resume" else []
+            command = [*python, *resume, *args, *(x for s in [*overrides, *where] for x in ("--set", s))]
             planned.append(PlannedRun(entry.label, seed, command, run_dir, logs_dir / f"{name}.log", mode))
             if protocol.handwritten_loop and entry.label == "finetune":
                 name = f"{HANDWRITTEN_LABEL}-s{seed}"
@@ -163,7 +162,8 @@ def run_bench(
     echo: Callable[[str], None] = print,
 ) -> BenchResult:
     """Run the planned processes (``jobs`` at a time, in order), then write the report into ``out_dir``."""
-    threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 1) // jobs))
+    given = os.environ.get("OMP_NUM_THREADS", "")
+    threads = int(given) if given.isdigit() and int(given) > 0 else max(1, (os.cpu_count() or 1) // jobs)
     failed: dict[str, str] = {}
     todo = [run for run in planned if run.mode != "reuse"]
     for run in planned:
