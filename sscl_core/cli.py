@@ -120,12 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_path(text: str) -> Path:
-    """A config argument as a file: an existing path, or else the file of the installed preset of that name."""
+def config_path(text: str, registry: Registry | None = None) -> Path:
+    """A config argument as a file: an existing path, or else the file of the installed preset of that name
+    (looked up in ``registry``, loaded when not given)."""
     path = Path(text)
     if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
         return path
-    return load_registry().preset(text)
+    return (registry or load_registry()).preset(text)
 
 
 def _config_from(args: argparse.Namespace, base: str | None = None) -> RunConfig:
@@ -183,7 +184,7 @@ def command_bench(args: argparse.Namespace) -> int:
     if args.seeds is not None and any(seed < 0 for seed in args.seeds):
         raise SsclError(f"--seeds must be integers >= 0, got {args.seeds}")
     registry = load_registry()
-    path = config_path(args.protocol)
+    path = config_path(args.protocol, registry)
     protocol = read_protocol(path.stem, path)
     entries = protocol.select(args.methods)
     seeds = tuple(dict.fromkeys(args.seeds)) if args.seeds else protocol.seeds

@@ -136,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternations of the two loops (default 3)")
     args = parser.parse_args(argv)
     try:
-        config = load_config(config_path(args.config), args.overrides)
+        registry = load_registry()
+        config = load_config(config_path(args.config, registry), args.overrides)
         args.run_dir.mkdir(parents=True, exist_ok=True)
-        overhead = measure_overhead(config, load_registry(), args.rounds, args.run_dir / "scratch")
+        overhead = measure_overhead(config, registry, args.rounds, args.run_dir / "scratch")
     except SsclError as error:
         print(f"sscl: error: {error}", file=sys.stderr)
         return 2

@@ -108,7 +108,7 @@ def plan_runs(
             args = entry.run_arguments(str(protocol.config))
             sets = [*entry.overrides, *overrides, *where]
             config = load_config(
-                config_path(args[0]), sets, {"method": None if entry.preset else entry.method or entry.label}
+                config_path(args[0], registry), sets, {"method": None if entry.preset else entry.method or entry.label}
             )
             resolved = resolve_components(config, registry).resolved_config(config)
             run_dir = runs_dir / name
