@@ -374,7 +374,8 @@ def one_line(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sscl`` script; user errors print one line and return exit code 2.
+    """Entry point of the ``sscl`` script; user errors print one line and return exit code 2 (1 for a component
+    that failed after the run's last checkpoint).
 
     A run stopped by SIGINT or SIGTERM prints one line saying how to resume and returns 128 + the signal
     number (130, 143).
@@ -385,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         code = COMMANDS[args.command](args)
     except SsclError as error:
         print(f"sscl: error: {one_line(error)}", file=sys.stderr)
-        return 2
+        return error.exit_code
     except RunInterrupted as stop:
         print(f"sscl: {stop}", file=sys.stderr)
         return stop.exit_code

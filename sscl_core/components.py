@@ -1,14 +1,24 @@
-"""Components: attrs classes whose fields are their hyperparameters.
+"""Components: classes whose fields are their hyperparameters.
 
 Every dataset, backbone, method, memory pool, query strategy and callback is a *component*: a class with a
-``name`` class attribute, decorated with :func:`component`, whose attrs fields (declared with :func:`param`)
-are its hyperparameters. Defaults, validators and help texts live on the fields; config validation,
-``sscl describe`` and error messages are derived from them here.
+``name`` class attribute whose fields are its hyperparameters. The documented way is :func:`component` with
+fields declared by :func:`param`, but any of these styles works (see :func:`hyperparameter_fields`):
+
+- attrs classes (``@attrs.define``, ``@attrs.frozen``, ``@component``): their init fields;
+- dataclasses (``@dataclasses.dataclass``, frozen or not): their init fields (help text in ``metadata["help"]``);
+- plain classes: the parameters of their ``__init__``, each kept as an attribute of the same name.
+
+Fields of an attrs base class that the component's own ``__init__`` does not take (``MemoryPool.size``, the
+schedule of ``UnlabeledLoss``, ...) stay hyperparameters of the component: :func:`build` sets them before
+``__init__`` runs. Defaults, validators and help texts live on the fields; config validation, ``sscl describe``
+and error messages are derived from them here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import inspect
 import types
 import typing
 from collections.abc import Callable
@@ -118,58 +128,147 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
     raise SsclError(f"{where}: expected {_type_name(tp)}, got {value!r}")
 
 
+@attrs.frozen
+class Hyperparameter:
+    """One hyperparameter of a component class, whatever style the class is written in."""
+
+    name: str
+    type: Any
+    default: Any
+    """The default value (a fresh one for factories), or ``attrs.NOTHING`` when the field is required."""
+    help: str = ""
+    base_field: attrs.Attribute | None = None
+    """The attrs field of a base class that the class's ``__init__`` does not take (set by :func:`build`)."""
+
+
+def _default_of(default: Any, factory: Any = None) -> Any:
+    if isinstance(default, attrs.Factory):
+        return default.factory()
+    if factory not in (None, dataclasses.MISSING):
+        return factory()
+    return attrs.NOTHING if default in (attrs.NOTHING, dataclasses.MISSING, inspect.Parameter.empty) else default
+
+
+def _init_owner(cls: type) -> type:
+    """The class of ``cls``'s MRO whose ``__init__`` builds its instances."""
+    return next((k for k in cls.__mro__ if "__init__" in k.__dict__), object)
+
+
+def _hints(obj: Any) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(obj)
+    except Exception:  # an annotation that does not resolve: its field takes any value
+        return {}
+
+
+def _own_fields(owner: type) -> list[Hyperparameter]:
+    if "__attrs_attrs__" in owner.__dict__:
+        attrs.resolve_types(owner)
+        return [
+            Hyperparameter(f.name, f.type, _default_of(f.default), f.metadata.get("help", ""))
+            for f in attrs.fields(owner)
+            if f.init
+        ]
+    if "__dataclass_fields__" in owner.__dict__:
+        hints = _hints(owner)
+        return [
+            Hyperparameter(
+                f.name, hints.get(f.name, Any), _default_of(f.default, f.default_factory), f.metadata.get("help", "")
+            )
+            for f in dataclasses.fields(owner)
+            if f.init
+        ]
+    if owner is object:
+        return []
+    hints = _hints(owner.__init__)
+    rows = []
+    for p in list(inspect.signature(owner.__init__).parameters.values())[1:]:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        rows.append(Hyperparameter(p.name, hints.get(p.name, Any), _default_of(p.default)))
+    return rows
+
+
+def hyperparameter_fields(cls: type) -> dict[str, Hyperparameter]:
+    """The hyperparameters of component class ``cls`` by name: those its ``__init__`` takes, then the attrs
+    fields of its base classes that it does not take."""
+    fields = {f.name: f for f in _own_fields(_init_owner(cls))}
+    for base in cls.__mro__[1:]:
+        if "__attrs_attrs__" not in base.__dict__:
+            continue
+        attrs.resolve_types(base)
+        for f in attrs.fields(base):
+            if f.init and f.name not in fields:
+                fields[f.name] = Hyperparameter(f.name, f.type, _default_of(f.default), f.metadata.get("help", ""), f)
+    return fields
+
+
 def build(cls: type[T], values: dict[str, Any], where: str) -> T:
-    """Construct the attrs class ``cls`` from a plain mapping, validating every key and value.
+    """Construct the component (or config section) class ``cls`` from a plain mapping, validating every key and
+    value.
 
     ``where`` names the config section in error messages (e.g. ``"method 'er'"`` or ``"train"``).
     """
     if not isinstance(values, dict):
         raise SsclError(f"{where}: expected a mapping of settings, got {values!r}")
-    attrs.resolve_types(cls)
-    fields = {f.name: f for f in attrs.fields(cls) if f.init}
+    fields = hyperparameter_fields(cls)
     kwargs = {}
     for key, value in values.items():
         if key not in fields:
             allowed = ", ".join(fields) or "none"
             raise SsclError(f"{where}: unknown setting '{key}' (allowed: {allowed}){close_match(str(key), fields)}")
         kwargs[key] = coerce(value, fields[key].type, f"{where}.{key}")
+    base_fields = [f for f in fields.values() if f.base_field is not None]
     try:
-        return cls(**kwargs)
+        if not base_fields:
+            return cls(**kwargs)
+        instance = cls.__new__(cls)
+        for f in base_fields:
+            value = kwargs.pop(f.name) if f.name in kwargs else f.default
+            if value is attrs.NOTHING:
+                raise ValueError(f"{f.name} is required")
+            if f.base_field.validator is not None:
+                f.base_field.validator(instance, f.base_field, value)
+            object.__setattr__(instance, f.name, value)
+        instance.__init__(**kwargs)
+        return instance
     except (ValueError, TypeError) as error:
         detail = error.args[0] if error.args else str(error)
         raise SsclError(f"{where}: {detail}") from None
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if attrs.has(type(value)):
+        return hyperparameters(value)
+    return value
+
+
 def hyperparameters(instance: Any) -> dict[str, Any]:
-    """The instance's field values as plain data (lists for tuples), ready for YAML."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        if attrs.has(type(value)):
-            return hyperparameters(value)
-        return value
-
-    return {f.name: plain(getattr(instance, f.name)) for f in attrs.fields(type(instance)) if f.init}
+    """The instance's hyperparameter values as plain data (lists for tuples), ready for YAML."""
+    values = {}
+    for name in hyperparameter_fields(type(instance)):
+        if not hasattr(instance, name):
+            raise SsclError(
+                f"{type(instance).__name__} takes '{name}' in __init__ but keeps no attribute of that name: "
+                f"store each hyperparameter as self.{name}"
+            )
+        values[name] = _plain(getattr(instance, name))
+    return values
 
 
 def describe_fields(cls: type) -> list[dict[str, Any]]:
     """One entry per hyperparameter of ``cls``: name, type, default and help text."""
-    attrs.resolve_types(cls)
-    rows = []
-    for f in attrs.fields(cls):
-        if not f.init:
-            continue
-        if f.default is attrs.NOTHING:
-            default: Any = "(required)"
-        elif isinstance(f.default, attrs.Factory):
-            default = f.default.factory()
-        else:
-            default = f.default
-        rows.append(
-            {"name": f.name, "type": _type_name(f.type), "default": default, "help": f.metadata.get("help", "")}
-        )
-    return rows
+    return [
+        {
+            "name": f.name,
+            "type": _type_name(f.type),
+            "default": "(required)" if f.default is attrs.NOTHING else f.default,
+            "help": f.help,
+        }
+        for f in hyperparameter_fields(cls).values()
+    ]
 
 
 def one_of(*allowed: str) -> Callable[[Any, Any, Any], None]:

@@ -21,6 +21,13 @@ class PluginError(SsclError):
     """
 
 
+class RunEndError(PluginError):
+    """A component failed after the run's last task was trained, evaluated and checkpointed (e.g. in its
+    ``after_run`` hook): metrics.json and the checkpoints are kept, and the command ends with exit code 1."""
+
+    exit_code = 1
+
+
 def _code_of(function: Callable[..., Any]) -> Any:
     function = inspect.unwrap(getattr(function, "__func__", function))
     return getattr(function, "__code__", None)

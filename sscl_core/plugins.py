@@ -15,6 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from sscl_core import hookspecs
+from sscl_core.errors import SsclError
 
 ENTRY_POINT_GROUP = "sscl"
 CORE_DISTRIBUTION = "sscl-core"
@@ -38,12 +39,21 @@ def core_version() -> str:
     return version(CORE_DISTRIBUTION)
 
 
-def selected_distributions() -> set[str] | None:
-    """Distribution names allowed by ``SSCL_LOAD_PLUGINS`` (``None``: all)."""
+def selected_distributions(installed: list[str]) -> set[str] | None:
+    """Distribution names allowed by ``SSCL_LOAD_PLUGINS`` (``None``: all), canonicalized; a name that is not
+    among the ``installed`` plugin distributions is an error naming it and them."""
     value = os.environ.get("SSCL_LOAD_PLUGINS")
     if value is None:
         return None
-    return {canonicalize_name(n) for n in value.split(",") if n.strip()}
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    known = {canonicalize_name(n) for n in [*installed, CORE_DISTRIBUTION]}
+    unknown = [n for n in names if canonicalize_name(n) not in known]
+    if unknown:
+        raise SsclError(
+            f"SSCL_LOAD_PLUGINS names {', '.join(repr(n) for n in unknown)}, not an installed plugin distribution "
+            f"(installed: {', '.join(sorted(set(installed))) or 'none'}): correct the names or unset it to load all"
+        )
+    return {canonicalize_name(n) for n in names}
 
 
 def _core_requirement_error(ep: EntryPoint) -> str | None:
@@ -63,9 +73,10 @@ def load_plugins() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
     """A PluginManager with every loadable plugin module registered, and a record of every entry point."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs.RegistrationSpecs)
-    allowed = selected_distributions()
+    found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name))
+    allowed = selected_distributions([ep.dist.name for ep in found if ep.dist])
     infos = []
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name)):
+    for ep in found:
         dist = ep.dist.name if ep.dist else "?"
         if allowed is not None and canonicalize_name(dist) not in allowed:
             continue

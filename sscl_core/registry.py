@@ -9,7 +9,7 @@ import attrs
 
 from sscl_core.backbone import Backbone
 from sscl_core.callback import Callback
-from sscl_core.components import build, close_match
+from sscl_core.components import build, close_match, hyperparameter_fields
 from sscl_core.dataset import Dataset
 from sscl_core.errors import SsclError
 from sscl_core.memory import MemoryPool
@@ -82,10 +82,14 @@ class Registry:
         """Register ``cls`` under its ``name``; a name taken by another distribution is an error."""
         base = KINDS[kind][1]
         name = getattr(cls, "name", None)
-        if not isinstance(cls, type) or not issubclass(cls, base) or not attrs.has(cls):
-            raise SsclError(f"{distribution}: {cls!r} is not a {kind} component (an attrs subclass of {base.__name__})")
+        if not isinstance(cls, type) or not issubclass(cls, base):
+            raise SsclError(f"{distribution}: {cls!r} is not a {kind} component (a subclass of {base.__name__})")
         if not isinstance(name, str) or not name:
             raise SsclError(f"{distribution}: {kind} component {cls.__name__} has no 'name' class attribute")
+        try:
+            hyperparameter_fields(cls)
+        except (TypeError, ValueError) as error:
+            raise SsclError(f"{distribution}: {kind} '{name}' has fields sscl cannot read ({error})") from None
         taken = self.components[kind].get(name)
         if taken is not None and taken.cls is not cls:
             raise SsclError(

@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -94,9 +94,10 @@ def remove_temp_files(folder: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def write_config(run_dir: Path, config: dict[str, Any]) -> None:
-    """Write the resolved config as config.yaml."""
-    write_atomic(run_dir / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+def write_config(run_dir: Path, config: dict[str, Any], left_out_classes: Sequence[int] = ()) -> None:
+    """Write the resolved config as config.yaml, headed by a comment naming the classes the stream left out."""
+    header = f"# classes left out of the stream: {list(left_out_classes)}\n" if left_out_classes else ""
+    write_atomic(run_dir / CONFIG_FILE, header + yaml.safe_dump(config, sort_keys=False))
 
 
 def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:

@@ -84,6 +84,8 @@ class TaskStream:
     input_shape: tuple[int, int, int]
     transforms: BatchTransforms
     class_names: tuple[str, ...] = ()
+    left_out_classes: tuple[int, ...] = ()
+    """Classes of the source data that no task uses (the dataset left them out because its config says so)."""
 
     def __len__(self) -> int:
         """Number of tasks."""

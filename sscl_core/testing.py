@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from sscl_core.backbone import Backbone
 from sscl_core.callback import Callback
-from sscl_core.components import component, param
+from sscl_core.components import build, component, param
 from sscl_core.config import RunConfig, load_config
 from sscl_core.dataset import Dataset
 from sscl_core.hookspecs import hookimpl
@@ -283,7 +283,7 @@ def check_resume(
 
 def check_memory_pool(pool_cls: type[MemoryPool], size: int = 16) -> None:
     """Assert that a pool respects its size, samples what it holds, and survives a state round trip."""
-    pool = pool_cls(size=size)
+    pool = build(pool_cls, {"size": size}, f"memory_pool '{pool_cls.name}'")
     gen = torch.Generator().manual_seed(0)
     assert len(pool) == 0 and pool.sample(4, gen) is None
     for start in range(0, 5 * size, 8):
@@ -301,7 +301,7 @@ def check_memory_pool(pool_cls: type[MemoryPool], size: int = 16) -> None:
     drawn = pool.sample(5, gen)
     assert drawn is not None and drawn["x"].shape == (5, 1, 4, 4) and drawn["x"].dtype == torch.uint8
     assert pool.ram_bytes() > 0
-    clone = pool_cls(size=size)
+    clone = build(pool_cls, {"size": size}, f"memory_pool '{pool_cls.name}'")
     clone.load_state_dict(pool.state_dict())
     assert len(clone) == len(pool)
     a, b = pool.sample(5, torch.Generator().manual_seed(1)), clone.sample(5, torch.Generator().manual_seed(1))
@@ -317,7 +317,7 @@ def check_query_strategy(strategy_cls: type[QueryStrategy], **settings: Any) -> 
     gen = torch.Generator().manual_seed(0)
     probs = torch.softmax(torch.randn(30, 4, generator=gen), dim=1)
     features = torch.randn(30, 6, generator=gen) if strategy_cls.needs_features else None
-    strategy = strategy_cls(**settings)
+    strategy = build(strategy_cls, dict(settings), f"query_strategy '{strategy_cls.name}'")
     first_round = Candidates(probs=probs, features=features)
     later_round = Candidates(
         probs=probs, features=features, labeled=torch.tensor([3, 11, 20, 27, 5]), labels=torch.tensor([0, 1, 2, 3, 0])

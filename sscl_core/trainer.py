@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import pluggy
 import torch
 from tqdm import tqdm
 
-from sscl_core import hookspecs
 from sscl_core.backbone import ClassifierModel
 from sscl_core.checkpoint import (
     Manifest,
@@ -37,8 +35,9 @@ from sscl_core.errors import SsclError
 from sscl_core.evaluation import PROTOCOLS, Matrix, evaluate_seen_tasks, summarize
 from sscl_core.events import EventLog
 from sscl_core.interrupt import RunInterrupted, StopSignals
+from sscl_core.lifecycle import component_of, lifecycle_manager, members, unregister_all
 from sscl_core.method import UNLABELED_VIEWS
-from sscl_core.plugin_errors import blame, watch_hooks
+from sscl_core.plugin_errors import PluginError, RunEndError, blame, watch_hooks
 from sscl_core.pool_disk import clear_pool_dir, restore_pool_files, snapshot_pool_files, verify_pool_files
 from sscl_core.registry import Registry
 from sscl_core.resolve import Components, resolve_components, resolve_device
@@ -83,26 +82,16 @@ def machine_info(device: torch.device) -> dict[str, Any]:
     }
 
 
-def lifecycle_manager(components: Components) -> pluggy.PluginManager:
-    """A PluginManager for one run's lifecycle hooks, holding only the selected components."""
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs.LifecycleSpecs)
-    members = [
+def lifecycle_roles(components: Components) -> list[tuple[str, Any]]:
+    """The run's lifecycle members in registration order, each with its role (``None``: not selected)."""
+    roles = [
         ("method", components.method),
         ("unlabeled_loss", components.unlabeled),
         ("memory_pool", components.memory_pool),
     ]
-    members += [(f"callback{i}", c) for i, c in enumerate(components.callbacks)]
-    members.append(("active_learning", components.active_learning))
-    for role, obj in members:
-        if obj is None:
-            continue
-        try:
-            pm.register(obj, name=f"{role}:{type(obj).name}")
-            pm.check_pending()
-        except pluggy.PluginValidationError as error:
-            raise SsclError(f"{role} '{type(obj).name}': {error}") from None
-    return pm
+    roles += [(f"callback{i}", c) for i, c in enumerate(components.callbacks)]
+    roles.append(("active_learning", components.active_learning))
+    return roles
 
 
 class Trainer:
@@ -165,9 +154,11 @@ class Trainer:
         device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         stream = parts.dataset.build_stream(config.seed)
+        if stream.left_out_classes:
+            self.echo(f"training without classes {list(stream.left_out_classes)}, as the dataset's config says")
         model = ClassifierModel(parts.backbone.build(stream.input_shape), stream.num_classes).to(device)
-        pm = lifecycle_manager(parts)
-        watch_hooks(pm, lambda plugin: self._describe(plugin, fallback=f"'{pm.get_name(plugin)}'"))
+        pm = lifecycle_manager(lifecycle_roles(parts))
+        watch_hooks(pm, lambda plugin: self._describe(component_of(plugin), fallback=f"'{pm.get_name(plugin)}'"))
         resolved = parts.resolved_config(config)
         if self.resume_dir is not None:
             run_dir = self.resume_dir
@@ -175,7 +166,7 @@ class Trainer:
         else:
             run_name = config.run_name or default_run_name(type(parts.dataset).name, parts.method_label(), config.seed)
             run_dir = create_run_dir(config.output_dir, run_name)
-            write_config(run_dir, resolved)
+            write_config(run_dir, resolved, stream.left_out_classes)
         events = EventLog(run_dir / EVENTS_FILE)
         ctx = RunContext(
             config=config,
@@ -193,7 +184,7 @@ class Trainer:
         ctx.rebuild_optimizer()
         try:
             with StopSignals() as stop:
-                return self._train(ctx, pm.list_name_plugin(), stop, resolved)
+                return self._train(ctx, members(pm), stop, resolved)
         except RunInterrupted as interrupted:
             interrupted.run_dir, interrupted.tasks = run_dir, len(stream)
             interrupted.tasks_done = self.tasks_checkpointed
@@ -209,14 +200,19 @@ class Trainer:
             raise
         finally:
             events.close()
-            for plugin in list(pm.get_plugins()):
-                pm.unregister(plugin)
+            unregister_all(pm)
 
     def _train(self, ctx: RunContext, members: Members, stop: StopSignals, resolved: dict[str, Any]) -> RunResult:
         train, stream = ctx.config.train, ctx.stream
         clear_pool_dir(ctx.pool_dir)
         if self.resume_dir is None:
-            ctx.log("run_start", tasks=len(stream), scenario=stream.scenario, method=self.components.method_label())
+            ctx.log(
+                "run_start",
+                tasks=len(stream),
+                scenario=stream.scenario,
+                method=self.components.method_label(),
+                left_out_classes=list(stream.left_out_classes),
+            )
         else:
             done = self.checkpoint["tasks_done"] if self.checkpoint is not None else 0
             ctx.log("run_resume", tasks=len(stream), tasks_done=done, global_iter=ctx.global_iter)
@@ -277,8 +273,15 @@ class Trainer:
             self._checkpoint(ctx, members, resolved)
             write_metrics(ctx.run_dir, self._progress_metrics(ctx))
         metrics = self._progress_metrics(ctx)
-        ctx.hook.after_run(ctx=ctx, metrics=metrics)
-        write_metrics(ctx.run_dir, metrics)
+        try:
+            ctx.hook.after_run(ctx=ctx, metrics=metrics)
+            write_metrics(ctx.run_dir, metrics)
+        except PluginError as error:
+            raise RunEndError(str(error)) from error.__cause__
+        except SsclError:
+            raise
+        except Exception as error:
+            raise RunEndError(f"after the last task: {type(error).__name__}: {error}") from error
         self._finish(ctx)
         ctx.log("run_end", summary=metrics["summary"])
         return RunResult(run_dir=ctx.run_dir, metrics=metrics)
@@ -409,6 +412,7 @@ class Trainer:
             "scenario": ctx.stream.scenario,
             "seed": ctx.config.seed,
             "tasks_done": len(task_seconds),
+            "left_out_classes": list(ctx.stream.left_out_classes),
             "accuracy": matrices,
             "summary": {p: summarize(matrices[p]) for p in PROTOCOLS},
             "timing": {

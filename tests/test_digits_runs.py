@@ -52,3 +52,24 @@ def test_list_json(sscl):
     assert code == 0
     names = {row["name"] for row in json.loads(out)}
     assert {"digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "tinyimagenet"} <= names
+
+
+def test_digits_in_tasks_of_three_refuses_to_drop_class_9_unless_told(sscl, tmp_path):
+    code, _out, err = sscl("run", "--method", "finetune", "--set", "dataset.classes_per_task=3")
+    assert code == 2 and "Traceback" not in err
+    assert err.strip() == (
+        "sscl: error: digits: classes_per_task=3 cuts the 10 classes into 3 tasks and would leave out class 9: "
+        "set dataset.num_tasks=3 to train without it, list the classes to train in dataset.class_order, or choose "
+        "a classes_per_task that divides 10"
+    )
+    code, out, err = sscl(
+        "run", "--method", "finetune", "--set", "dataset.classes_per_task=3", "--set", "dataset.num_tasks=3",
+        "--set", "train.iters_per_task=5", "--set", "run_name=three",
+    )
+    assert code == 0, err
+    assert "training without classes [9]" in out
+    run_dir = tmp_path / "runs" / "three"
+    config = (run_dir / "config.yaml").read_text()
+    assert config.startswith("# classes left out of the stream: [9]\n") and "num_tasks: 3" in config
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["left_out_classes"] == [9] and metrics["tasks_done"] == 3

@@ -3,6 +3,7 @@
 import importlib
 import json
 import textwrap
+from importlib.metadata import entry_points
 
 import pytest
 
@@ -131,3 +132,18 @@ def test_run_selecting_a_broken_plugins_component_fails_in_one_line(site, monkey
     assert cli.main(["run", "--method", "fancy"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "broken-plugin failed to load (RuntimeError: bad build)" in err
+
+
+def test_load_plugins_naming_distributions_that_are_not_installed_is_one_line(site, monkeypatch, sscl):
+    make_distribution(site, "good-plugin", "good_plugin", METHOD_MODULE.format(cls="Good", method="good"))
+    installed = sorted({ep.dist.name for ep in entry_points(group="sscl")})
+    assert "good-plugin" in installed
+    only(monkeypatch, "good-plugin", "no-such-plugin", "sscl-plugin-datasetz")
+    code, _out, err = sscl("list", "methods")
+    assert code == 2
+    assert err == (
+        "sscl: error: SSCL_LOAD_PLUGINS names 'no-such-plugin', 'sscl-plugin-datasetz', not an installed plugin "
+        f"distribution (installed: {', '.join(installed)}): correct the names or unset it to load all\n"
+    )
+    only(monkeypatch, "Good_Plugin", "sscl-core")
+    assert load_registry().names("method") == ["good"]

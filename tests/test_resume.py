@@ -36,6 +36,19 @@ ARMED = []
 
 
 @component
+class LateBoom(Callback):
+    """A broken plugin: raises RuntimeError in after_run while ARMED."""
+
+    name = "late-boom"
+    at: int = param(-1, help="unused")
+
+    @hookimpl
+    def after_run(self, ctx):
+        if ARMED:
+            raise RuntimeError("late boom")
+
+
+@component
 class Counting(Method):
     """Cross-entropy scaled by a counter it keeps outside state_dict: not resumable."""
 
@@ -77,7 +90,7 @@ class Broken(Method):
 @pytest.fixture(autouse=True)
 def synthetic_registry(monkeypatch):
     """The CLI sees the synthetic stream, the tiny backbone, finetune, er and the test components."""
-    registry = testing.make_registry(Finetune, ExperienceReplay, ReservoirPool, Boom, Opaque, Broken)
+    registry = testing.make_registry(Finetune, ExperienceReplay, ReservoirPool, Boom, LateBoom, Opaque, Broken)
     monkeypatch.setattr(cli, "load_registry", lambda: registry)
     ARMED[:] = [True]
     return registry
@@ -247,6 +260,27 @@ def test_hook_that_raises_is_named_and_the_checkpoint_stays_resumable(sscl, tmp_
     ARMED.clear()
     code, _out, err = sscl("run", "--resume", str(run_dir))
     assert code == 0, err
+
+
+def test_after_run_that_raises_keeps_every_result_and_ends_in_one_line_with_exit_1(sscl, tmp_path):
+    code, out, err = sscl(*run_args(callback="late-boom"))
+    assert code == 1 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(
+        "sscl: error: callback 'late-boom' (from sscl-core.testing) raised RuntimeError in its after_run hook: "
+        "late boom"
+    ), line
+    assert "the checkpoint after task 3 is intact" in line
+    run_dir = tmp_path / "runs" / "run"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["tasks_done"] == 3 and len(metrics["accuracy"]["task-il"]) == 3
+    assert read_manifest(run_dir).tasks_done == 3 and checkpoint_file(run_dir, 3).exists()
+    failed = [json.loads(x) for x in (run_dir / "events.jsonl").read_text().splitlines()][-1]
+    assert failed["event"] == "run_failed" and "RuntimeError: late boom" in failed["traceback"]
+    ARMED.clear()
+    code, _out, err = sscl("run", "--resume", str(run_dir))
+    assert code == 0, err
+    assert read_manifest(run_dir).finished
 
 
 def test_forward_train_that_raises_is_named(sscl):

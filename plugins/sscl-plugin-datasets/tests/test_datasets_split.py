@@ -150,3 +150,16 @@ def test_caps_on_pool_and_test_images():
 def test_scenario_reaches_the_stream():
     assert toy(scenario="class-il").build_stream(0).scenario == "class-il"
     assert toy().build_stream(0).scenario == "task-il"
+
+
+def test_a_split_that_would_leave_classes_out_says_which_and_how_to_keep_or_drop_them():
+    with pytest.raises(SsclError) as caught:
+        toy(classes_per_task=4).build_stream(0)
+    assert str(caught.value) == (
+        "toy: classes_per_task=4 cuts the 6 classes into 1 tasks and would leave out classes 4, 5: set "
+        "dataset.num_tasks=1 to train without them, list the classes to train in dataset.class_order, or choose "
+        "a classes_per_task that divides 6"
+    )
+    assert toy(classes_per_task=4, num_tasks=1).build_stream(0).left_out_classes == (4, 5)
+    assert toy(class_order=[5, 0], classes_per_task=2).build_stream(0).left_out_classes == (1, 2, 3, 4)
+    assert toy(classes_per_task=3).build_stream(0).left_out_classes == ()

@@ -183,6 +183,17 @@ class SplitSemiDataset(Dataset):
                     f"{name}: classes_per_task={per_task} is more than the {len(order)} classes {source}: "
                     "lower dataset.classes_per_task"
                 )
+            if len(order) % per_task:
+                tasks, rest = divmod(len(order), per_task)
+                dropped = sorted(order[tasks * per_task :])
+                seeded = " (with this seed's random order)" if self.class_order == "random" else ""
+                raise SsclError(
+                    f"{name}: classes_per_task={per_task} cuts the {len(order)} classes into {tasks} tasks and "
+                    f"would leave out class{'es' if rest > 1 else ''} {', '.join(map(str, dropped))}{seeded}: "
+                    f"set dataset.num_tasks={tasks} to train without {'them' if rest > 1 else 'it'}, list the "
+                    "classes to train in dataset.class_order, or choose a classes_per_task that divides "
+                    f"{len(order)}"
+                )
         num_tasks = self.num_tasks if self.num_tasks is not None else len(order) // per_task
         needed = num_tasks * per_task
         if needed > len(order):
@@ -226,6 +237,7 @@ class SplitSemiDataset(Dataset):
                     test_y=data.test_y[test_index],
                 )
             )
+        used = {c for classes in plan for c in classes}
         return TaskStream(
             tasks=tasks,
             scenario=self.scenario,
@@ -233,6 +245,7 @@ class SplitSemiDataset(Dataset):
             input_shape=tuple(data.train_x.shape[1:]),
             transforms=self.transforms(),
             class_names=data.class_names,
+            left_out_classes=tuple(c for c in range(data.num_classes) if c not in used),
         )
 
     def _check_class_size(self, c: int, data: RawData, train_count: int, test_count: int) -> None:
