@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 import torch
 from torch import Tensor
+
+from sscl_core.samples import to_device
 
 
 @attrs.define(eq=False)
 class SemiBatch:
     """Labeled and unlabeled samples of one iteration, already transformed and on the run's device.
 
-    ``x`` is the weak view of the labeled images, ``y`` their labels and ``index`` their positions in the
+    ``x`` is the weak view of the labeled images, ``y`` their targets (labels for classification; any structure
+    the problem kind defines, see :mod:`sscl_core.samples`) and ``index`` their positions in the
     task's training images; ``x_raw`` keeps the uint8 images (on the CPU) for memory pools. The unlabeled
     fields are ``None`` when the method does not ask for them in this iteration (then they are not even
     loaded); ``u_raw`` and ``u_index`` are set whenever any unlabeled view is. ``labeled_weight`` (N,) weighs
@@ -19,11 +24,11 @@ class SemiBatch:
     ``before_iter``); methods that honor it average their labeled loss over the total weight.
     """
 
-    x: Tensor
-    y: Tensor
+    x: Tensor | list[Any]
+    y: Tensor | list[Any]
     index: Tensor
     task_id: int
-    x_raw: Tensor
+    x_raw: Tensor | list[Any]
     u_weak: Tensor | None = None
     u_strong: Tensor | None = None
     u_index: Tensor | None = None
@@ -34,7 +39,7 @@ class SemiBatch:
         """The labeled part as memory-pool samples (uint8 images and labels on the CPU)."""
         return {
             "x": self.x_raw,
-            "y": self.y.cpu(),
+            "y": to_device(self.y, "cpu"),
             "task_id": torch.full_like(self.index, self.task_id),
             "index": self.index,
         }

@@ -157,12 +157,14 @@ def command_run(args: argparse.Namespace) -> None:
         trainer = Trainer(_config_from(args), load_registry(), echo=print, progress_bar=True)
     result = trainer.run()
     metrics = result.metrics
-    for protocol in ("task-il", "class-il"):
-        summary = metrics["summary"][protocol]
-        print(f"\n{protocol} accuracy (%)\n{format_matrix(metrics['accuracy'][protocol])}")
+    evaluation = metrics["evaluation"]
+    key, unit = evaluation["key"], evaluation["unit"]
+    for metric in evaluation["metrics"]:
+        summary = metrics["summary"][metric]
+        print(f"\n{metric} {key}{f' ({unit})' if unit else ''}\n{format_matrix(metrics[key][metric])}")
         print(
-            f"{protocol}: mean average accuracy {summary['mean_average_accuracy']:.2f}%, "
-            f"final average accuracy {summary['final_average_accuracy']:.2f}%, "
+            f"{metric}: mean average {key} {summary['mean_average_accuracy']:.2f}{unit}, "
+            f"final average {key} {summary['final_average_accuracy']:.2f}{unit}, "
             f"forgetting {summary['average_forgetting']:.2f}"
         )
     timing = metrics["timing"]

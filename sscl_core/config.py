@@ -1,6 +1,7 @@
 """Run configuration: YAML (safe_load only) and ``--set key=value`` overrides into an attrs ``RunConfig``.
 
-Component sections (``dataset``, ``backbone``, ``method``, ``unlabeled``, ``memory_pool``, ``callbacks``) are
+Component sections (``dataset``, ``backbone``, ``model``, ``evaluator``, ``method``, ``unlabeled``,
+``memory_pool``, ``callbacks``) are
 mappings with a ``name`` and the component's hyperparameters, or just the name as a string. Their
 hyperparameters are checked against the component's fields when the run resolves them (see
 :mod:`sscl_core.registry`). A method named ``A+B`` is method ``A`` with the unlabeled loss ``B``.
@@ -19,7 +20,9 @@ import yaml
 from sscl_core.components import build, hyperparameters, param
 from sscl_core.errors import SsclError
 
-COMPONENT_SECTIONS = ("dataset", "backbone", "method", "unlabeled", "memory_pool")
+COMPONENT_SECTIONS = ("dataset", "backbone", "model", "evaluator", "method", "unlabeled", "memory_pool")
+OPTIONAL_NAME_SECTIONS = ("model", "evaluator", "memory_pool", "unlabeled")
+"""Sections whose component name may be left out (settings of the default component, or of none)."""
 
 
 MAX_SEED = 2**63 - 1
@@ -117,7 +120,15 @@ class RunConfig:
         False, help="keep the memory pool's disk tier (RUN_DIR/memory_pool) when the run ends instead of removing it"
     )
     dataset: dict[str, Any] = param({"name": "digits"}, help="dataset component and its settings")
-    backbone: dict[str, Any] = param({"name": "small-cnn"}, help="backbone component and its settings")
+    backbone: dict[str, Any] | None = param(
+        {"name": "small-cnn"}, help="backbone component and its settings (unused by models that build their own)"
+    )
+    model: dict[str, Any] | None = param(
+        None, help="model component that builds the network (null or no name: the dataset's default model)"
+    )
+    evaluator: dict[str, Any] | None = param(
+        None, help="evaluator that scores every seen task (null or no name: the dataset's default evaluator)"
+    )
     method: dict[str, Any] = param({"name": "edgehml"}, help="learning method and its settings")
     unlabeled: dict[str, Any] | None = param(
         None,
@@ -175,7 +186,7 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
     for section in COMPONENT_SECTIONS:
         if data.get(section) is not None:
             data[section] = _component_spec(
-                data[section], section, name_required=section not in ("memory_pool", "unlabeled")
+                data[section], section, name_required=section not in OPTIONAL_NAME_SECTIONS
             )
     _split_composition(data)
     if "callbacks" in data:

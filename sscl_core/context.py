@@ -32,7 +32,7 @@ class RunContext:
     stream: TaskStream
     model: nn.Module
     method: Method
-    backbone: Backbone
+    backbone: Backbone | None
     device: torch.device
     generator: torch.Generator
     hook: Any

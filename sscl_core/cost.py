@@ -14,7 +14,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from sscl_core.backbone import Backbone, ClassifierModel, count_parameters
+from sscl_core.backbone import Backbone, count_parameters
+from sscl_core.classification.model import ClassifierModel
 from sscl_core.errors import SsclError
 
 STANDARD_INPUT_SHAPES: tuple[tuple[int, int, int], ...] = ((1, 8, 8), (1, 28, 28), (3, 32, 32), (3, 64, 64))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sscl_core.components import component, one_of, param
 from sscl_core.task import SCENARIOS, TaskStream
@@ -12,11 +12,16 @@ from sscl_core.task import SCENARIOS, TaskStream
 class Dataset:
     """Base class of dataset components: ``build_stream(seed)`` returns the run's :class:`TaskStream`.
 
-    The scenario is a field of every dataset so the run can check the method's compatibility before any
-    data is loaded.
+    The scenario is a field of every dataset, and ``problem`` (the kind of learning problem: classification,
+    detection, ...) a class attribute, so the run can check the method's compatibility before any data is
+    loaded. ``default_model`` and ``default_evaluator`` are the model and evaluator components a run uses when
+    its config names none.
     """
 
     name: ClassVar[str]
+    problem: ClassVar[str] = "classification"
+    default_model: ClassVar[dict[str, Any]] = {"name": "classifier"}
+    default_evaluator: ClassVar[dict[str, Any]] = {"name": "accuracy"}
     scenario: str = param(
         "task-il", help="continual scenario: task-il, class-il or domain-il", validator=one_of(*SCENARIOS)
     )

@@ -55,6 +55,14 @@ class RegistrationSpecs:
         """Register active-learning query strategies (subclasses of ``sscl_core.QueryStrategy``)."""
 
     @hookspec
+    def register_models(self, register: Register) -> None:
+        """Register model components (subclasses of ``sscl_core.Model``): the networks of problem kinds."""
+
+    @hookspec
+    def register_evaluators(self, register: Register) -> None:
+        """Register evaluators (subclasses of ``sscl_core.Evaluator``): named metric matrices of problem kinds."""
+
+    @hookspec
     def register_callbacks(self, register: Register) -> None:
         """Register callbacks (subclasses of ``sscl_core.Callback``)."""
 
@@ -110,8 +118,11 @@ class LifecycleSpecs:
         """Before evaluating every task seen so far, after training ``task``."""
 
     @hookspec
-    def after_val(self, ctx: RunContext, task: Task, accuracies: dict[str, list[float]]) -> None:
-        """After that evaluation; ``accuracies`` maps "task-il"/"class-il" to accuracy per seen task."""
+    def after_val(
+        self, ctx: RunContext, task: Task, scores: dict[str, list[float]], accuracies: dict[str, list[float]]
+    ) -> None:
+        """After that evaluation; ``scores`` maps each of the evaluator's metrics ("task-il"/"class-il" for
+        accuracy) to its value per seen task; ``accuracies`` is the same mapping (its name before problem kinds)."""
 
 
 LIFECYCLE_HOOKS = tuple(name for name in vars(LifecycleSpecs) if not name.startswith("_"))

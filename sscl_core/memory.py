@@ -7,14 +7,14 @@ from typing import Any, ClassVar
 
 import attrs
 import torch
-from torch import Tensor
 
 from sscl_core.components import component, param
 
-Samples = dict[str, Tensor]
-"""A batch of stored samples: equal-length tensors under keys. Every pool stores ``x`` (uint8 images),
-``y`` (labels), ``task_id`` and ``index`` (position in the task's training images); methods may add more
-keys (e.g. ``logits``)."""
+Samples = dict[str, Any]
+"""A batch of stored samples: equal-length fields under keys, each a tensor with one row per sample or a list
+with one entry per sample (:mod:`sscl_core.samples`). Every pool stores ``x`` (uint8 images), ``y`` (the
+targets: labels for classification), ``task_id`` and ``index`` (position in the task's training images);
+methods may add more keys (e.g. ``logits``)."""
 
 
 @component

@@ -22,13 +22,14 @@ class Method:
 
     A method changes what is learned only through the losses of :meth:`forward_train` and its lifecycle
     hooks (``@hookimpl`` methods on the subclass); the trainer owns the loop, the optimizer step and the
-    clock. Class attributes describe it: ``name``, ``compatibility`` (the scenarios it supports),
-    ``uses_unlabeled`` and ``uses_memory_pool`` (then ``ctx.memory_pool`` is built from the config, or from
-    ``default_memory_pool``).
+    clock. Class attributes describe it: ``name``, ``compatibility`` (the scenarios it supports), ``problems``
+    (the problem kinds it trains: ``"*"`` for every kind whose model has a ``loss``), ``uses_unlabeled`` and
+    ``uses_memory_pool`` (then ``ctx.memory_pool`` is built from the config, or from ``default_memory_pool``).
     """
 
     name: ClassVar[str]
     compatibility: ClassVar[tuple[str, ...]] = SCENARIOS
+    problems: ClassVar[tuple[str, ...]] = ("classification",)
     uses_unlabeled: ClassVar[bool] = False
     uses_memory_pool: ClassVar[bool] = False
     default_memory_pool: ClassVar[dict[str, Any]] = {"name": "reservoir", "size": 200}
@@ -42,7 +43,8 @@ class Method:
         raise NotImplementedError
 
     def eval_logits(self, x: Tensor, task_id: int | None, ctx: RunContext) -> Tensor:
-        """Logits for evaluation; ``task_id`` is given for task-IL and ``None`` for class-IL."""
+        """The outputs the evaluator scores (logits, for classification); ``task_id`` is given for task-IL and
+        ``None`` for class-IL."""
         return ctx.model(x)
 
     def state_dict(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ the others; ``SSCL_LOAD_PLUGINS=a,b`` loads only those distributions (an empty v
 
 from __future__ import annotations
 
+import importlib
 import os
 from importlib.metadata import EntryPoint, entry_points, version
 
@@ -19,6 +20,8 @@ from sscl_core.errors import SsclError
 
 ENTRY_POINT_GROUP = "sscl"
 CORE_DISTRIBUTION = "sscl-core"
+BUILTIN_PLUGINS = {"classification": "sscl_core.classification.plugin"}
+"""Plugin modules that ship with the core and always load: the built-in problem kinds, by name."""
 
 
 @attrs.define
@@ -76,6 +79,11 @@ def load_plugins() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
     found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name))
     allowed = selected_distributions([ep.dist.name for ep in found if ep.dist])
     infos = []
+    for name, module in BUILTIN_PLUGINS.items():
+        plugin = importlib.import_module(module)
+        pm.register(plugin, name=f"{CORE_DISTRIBUTION}:{name}")
+        hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or [])
+        infos.append(PluginInfo(CORE_DISTRIBUTION, core_version(), name, module, hooks=hooks))
     for ep in found:
         dist = ep.dist.name if ep.dist else "?"
         if allowed is not None and canonicalize_name(dist) not in allowed:

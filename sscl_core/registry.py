@@ -12,8 +12,10 @@ from sscl_core.callback import Callback
 from sscl_core.components import build, close_match, hyperparameter_fields
 from sscl_core.dataset import Dataset
 from sscl_core.errors import SsclError
+from sscl_core.evaluator import Evaluator
 from sscl_core.memory import MemoryPool
 from sscl_core.method import Method
+from sscl_core.model import Model
 from sscl_core.plugins import PluginInfo, load_plugins
 from sscl_core.query import QueryStrategy
 from sscl_core.unlabeled import UnlabeledLoss
@@ -26,6 +28,8 @@ KINDS: dict[str, tuple[str, type]] = {
     "memory_pool": ("register_memory_pools", MemoryPool),
     "query_strategy": ("register_query_strategies", QueryStrategy),
     "callback": ("register_callbacks", Callback),
+    "model": ("register_models", Model),
+    "evaluator": ("register_evaluators", Evaluator),
 }
 """Each kind of component: its registration hook and the base class its components subclass."""
 

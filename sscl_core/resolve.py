@@ -14,8 +14,10 @@ from sscl_core.components import hyperparameters
 from sscl_core.config import RunConfig
 from sscl_core.dataset import Dataset
 from sscl_core.errors import SsclError
+from sscl_core.evaluator import Evaluator
 from sscl_core.memory import MemoryPool
 from sscl_core.method import Method
+from sscl_core.model import ANY_PROBLEM, Model
 from sscl_core.registry import Registry
 from sscl_core.unlabeled import UnlabeledLoss
 
@@ -25,7 +27,9 @@ class Components:
     """The components selected by a config, built with their hyperparameters."""
 
     dataset: Dataset
-    backbone: Backbone
+    backbone: Backbone | None
+    model: Model
+    evaluator: Evaluator
     method: Method
     memory_pool: MemoryPool | None
     callbacks: list[Callback]
@@ -45,7 +49,9 @@ class Components:
             return {"name": type(instance).name, **hyperparameters(instance)}
 
         data["dataset"] = spec(self.dataset)
-        data["backbone"] = spec(self.backbone)
+        data["backbone"] = spec(self.backbone) if self.backbone is not None else None
+        data["model"] = spec(self.model)
+        data["evaluator"] = spec(self.evaluator)
         data["method"] = spec(self.method)
         data["unlabeled"] = spec(self.unlabeled) if self.unlabeled is not None else None
         data["memory_pool"] = spec(self.memory_pool) if self.memory_pool is not None else None
@@ -54,12 +60,37 @@ class Components:
         return data
 
 
+def _with_default(spec: dict[str, Any] | None, default: dict[str, Any]) -> dict[str, Any]:
+    """The configured component, completed by the default when the name is left out or the same."""
+    spec = dict(spec or {})
+    if spec.get("name", default["name"]) == default["name"]:
+        return {**default, **spec}
+    return spec
+
+
+def _check_problem(dataset: Dataset, role: str, component: Any) -> None:
+    problems = component.problems
+    if dataset.problem in problems or (role in ("method", "unlabeled loss") and ANY_PROBLEM in problems):
+        return
+    raise SsclError(
+        f"{role} '{component.name}' works on {', '.join(problems) or 'no problem kind'} streams, but dataset "
+        f"'{dataset.name}' is a {dataset.problem} stream: choose a {role} for {dataset.problem} or another dataset"
+    )
+
+
 def resolve_components(config: RunConfig, registry: Registry) -> Components:
-    """Build every component of ``config``; refuse a method that does not support the dataset's scenario."""
+    """Build every component of ``config``; refuse a method that does not support the dataset's scenario or
+    problem kind, and a model or evaluator for another problem kind."""
     dataset = registry.create("dataset", config.dataset)
     method = registry.create("method", config.method)
     unlabeled = registry.create("unlabeled_loss", config.unlabeled) if config.unlabeled is not None else None
-    backbone = registry.create("backbone", config.backbone)
+    model = registry.create("model", _with_default(config.model, dataset.default_model))
+    backbone = registry.create("backbone", config.backbone) if model.uses_backbone else None
+    evaluator = registry.create("evaluator", _with_default(config.evaluator, dataset.default_evaluator))
+    checked = (("model", model), ("evaluator", evaluator), ("method", method), ("unlabeled loss", unlabeled))
+    for role, component in checked:
+        if component is not None:
+            _check_problem(dataset, role, component)
     if dataset.scenario not in method.compatibility:
         raise SsclError(
             f"method '{method.name}' supports {', '.join(method.compatibility)}, but the dataset's scenario is "
@@ -73,6 +104,8 @@ def resolve_components(config: RunConfig, registry: Registry) -> Components:
     return Components(
         dataset=dataset,
         backbone=backbone,
+        model=model,
+        evaluator=evaluator,
         method=method,
         memory_pool=pool,
         callbacks=callbacks,
@@ -83,11 +116,7 @@ def resolve_components(config: RunConfig, registry: Registry) -> Components:
 
 def _pool_spec(spec: dict[str, Any] | None, method: Method) -> dict[str, Any]:
     """The configured pool, completed by the method's default pool when the name is left out or the same."""
-    default = dict(method.default_memory_pool)
-    spec = dict(spec or {})
-    if spec.get("name", default["name"]) == default["name"]:
-        return {**default, **spec}
-    return spec
+    return _with_default(spec, dict(method.default_memory_pool))
 
 
 DEVICE_TYPES = ("cpu", "cuda", "mps")

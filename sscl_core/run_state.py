@@ -19,7 +19,7 @@ import torch
 from sscl_core.checkpoint import START_OVER, check_plain
 from sscl_core.context import RunContext
 from sscl_core.errors import SsclError
-from sscl_core.evaluation import PROTOCOLS, Matrix
+from sscl_core.evaluator import Matrix
 from sscl_core.plugin_errors import PluginError
 
 STATE_KEYS = ("config", "model", "optimizer", "components", "labeled_index", "rng", "global_iter", "progress")
@@ -29,15 +29,11 @@ Members = Sequence[tuple[str, Any]]
 """The run's lifecycle members with their registration names (``method:er``, ``memory_pool:reservoir``...)."""
 
 
-def _empty_matrices() -> dict[str, Matrix]:
-    return {p: [] for p in PROTOCOLS}
-
-
 @attrs.define
 class Progress:
-    """The results of the finished tasks: accuracy matrices and timing, one entry per task."""
+    """The results of the finished tasks: the evaluator's metric matrices and timing, one entry per task."""
 
-    matrices: dict[str, Matrix] = attrs.field(factory=_empty_matrices)
+    matrices: dict[str, Matrix] = attrs.field(factory=dict)
     iter_seconds: list[list[float]] = attrs.field(factory=list)
     data_seconds: list[list[float]] = attrs.field(factory=list)
     task_seconds: list[float] = attrs.field(factory=list)

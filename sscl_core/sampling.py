@@ -7,6 +7,7 @@ from torch import Tensor
 
 from sscl_core.batch import SemiBatch
 from sscl_core.errors import SsclError
+from sscl_core.samples import take, to_device
 from sscl_core.task import BatchTransforms, Task
 
 
@@ -61,18 +62,18 @@ class BatchBuilder:
         """The next batch, with the unlabeled ``views`` ("weak", "strong") the method asked for."""
         task, gen = self.task, self.generator
         index = task.labeled_index[self.labeled.next(self.batch_size)]
-        x_raw = task.train_x[index]
+        x_raw = take(task.train_x, index)
         batch = SemiBatch(
-            x=self.transforms.weak(x_raw.to(self.device), gen),
-            y=task.oracle_y[index].to(self.device),
+            x=self.transforms.weak(to_device(x_raw, self.device), gen),
+            y=to_device(take(task.oracle_y, index), self.device),
             index=index,
             task_id=task.id,
             x_raw=x_raw,
         )
         if views:
             u_index = self.unlabeled.next(self.unlabeled_size)
-            u_raw = task.train_x[u_index]
-            u_dev = u_raw.to(self.device)
+            u_raw = take(task.train_x, u_index)
+            u_dev = to_device(u_raw, self.device)
             batch.u_index, batch.u_raw = u_index, u_raw
             if "weak" in views:
                 batch.u_weak = self.transforms.weak(u_dev, gen)

@@ -1,7 +1,8 @@
 """What RAM memory pools share: fixed slots of stored samples, the (task_id, index) dedup and reservoir sampling.
 
 :class:`SlotPool` stores every key of the samples it keeps (``x``, ``y``, ``task_id``, ``index`` and any
-extra key such as DER's ``logits``) in preallocated tensors of ``size`` rows, remembers which distinct
+extra key such as DER's ``logits``) in preallocated tensors of ``size`` rows (a list of ``size`` entries for a
+field that is a list, e.g. per-image box lists), remembers which distinct
 samples it was offered, draws uniformly from what it holds and saves all of it in its state. A subclass
 decides only where an accepted sample goes (:meth:`SlotPool.choose_slot`).
 """
@@ -15,6 +16,7 @@ from torch import Tensor
 
 from sscl_core.components import component, param
 from sscl_core.memory import MemoryPool, Samples
+from sscl_core.samples import detached_copy, nbytes, take
 
 
 def reservoir_slot(seen: int, size: int, generator: torch.Generator) -> int | None:
@@ -65,11 +67,14 @@ class SlotPool(MemoryPool):
             if slot is not None:
                 self._write(slot, sample)
 
-    def _write(self, slot: int, sample: dict[str, Tensor]) -> None:
+    def _write(self, slot: int, sample: dict[str, Any]) -> None:
         if not self.storage:
-            self.storage = {k: torch.zeros((self.size, *v.shape), dtype=v.dtype) for k, v in sample.items()}
+            self.storage = {
+                k: torch.zeros((self.size, *v.shape), dtype=v.dtype) if torch.is_tensor(v) else [None] * self.size
+                for k, v in sample.items()
+            }
         for k, v in sample.items():
-            self.storage[k][slot] = v.detach().cpu()
+            self.storage[k][slot] = v.detach().cpu() if torch.is_tensor(v) else detached_copy(v)
         self.count = max(self.count, slot + 1)
 
     def labels(self) -> Tensor:
@@ -81,11 +86,11 @@ class SlotPool(MemoryPool):
         if self.count == 0:
             return None
         chosen = torch.randperm(self.count, generator=generator)[: min(n, self.count)]
-        return {k: v[chosen] for k, v in self.storage.items()}
+        return {k: take(v, chosen) for k, v in self.storage.items()}
 
     def ram_bytes(self) -> int:
         """Bytes of the stored tensors."""
-        return sum(v.numel() * v.element_size() for v in self.storage.values())
+        return nbytes(self.storage)
 
     def extra_state(self) -> dict[str, Any]:
         """A subclass's own counters for the checkpoint (tensors and plain data)."""
@@ -101,7 +106,7 @@ class SlotPool(MemoryPool):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what state_dict returned."""
-        self.storage = {k: v.clone() for k, v in state["storage"].items()}
+        self.storage = {k: detached_copy(v) for k, v in state["storage"].items()}
         self.count = int(state["count"])
         self._seen_keys = {(int(a), int(b)) for a, b in state["seen_keys"].tolist()}
         self.load_extra_state(state)

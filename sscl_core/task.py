@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 import torch
 from torch import Tensor
+
+from sscl_core.samples import take
 
 SCENARIOS = ("task-il", "class-il", "domain-il")
 
@@ -32,29 +34,33 @@ class Task:
     ``train_x`` holds every training image of the task's classes as uint8 (N, C, H, W); all of them form the
     unlabeled pool. ``labeled_index`` says which of them carry labels; their labels come from the oracle
     that only :meth:`acquire_labels` consults, so a method never sees labels it was not given.
+
+    For classification the targets (``oracle_y``, ``test_y``) are class ids in a tensor. Another problem kind
+    may keep images of different sizes in a list (``train_x``, ``test_x``) and targets of any structure (e.g.
+    one dict of boxes per image) in a list: see :mod:`sscl_core.samples`.
     """
 
     id: int
     classes: tuple[int, ...]
-    train_x: Tensor
-    test_x: Tensor
-    test_y: Tensor
-    oracle_y: Tensor = attrs.field(repr=False)
+    train_x: Tensor | list[Any]
+    test_x: Tensor | list[Any]
+    test_y: Tensor | list[Any]
+    oracle_y: Tensor | list[Any] = attrs.field(repr=False)
     labeled_index: Tensor = attrs.field(factory=lambda: torch.zeros(0, dtype=torch.long))
 
     def __len__(self) -> int:
         """Number of training images (the size of the unlabeled pool)."""
-        return int(self.train_x.shape[0])
+        return len(self.train_x)
 
     @property
-    def labeled_x(self) -> Tensor:
+    def labeled_x(self) -> Any:
         """The labeled images, uint8."""
-        return self.train_x[self.labeled_index]
+        return take(self.train_x, self.labeled_index)
 
     @property
-    def labeled_y(self) -> Tensor:
-        """Labels (global class ids) of the labeled images."""
-        return self.oracle_y[self.labeled_index]
+    def labeled_y(self) -> Any:
+        """Targets of the labeled images (global class ids, for classification)."""
+        return take(self.oracle_y, self.labeled_index)
 
     def acquire_labels(self, indices: Tensor) -> Tensor:
         """Ask the oracle for the labels of training images ``indices`` and add them to the labeled set.
@@ -67,7 +73,7 @@ class Task:
         known = set(self.labeled_index.tolist())
         new = [i for i in dict.fromkeys(indices.tolist()) if i not in known]
         self.labeled_index = torch.cat([self.labeled_index, torch.tensor(new, dtype=torch.long)])
-        return self.oracle_y[indices]
+        return take(self.oracle_y, indices)
 
     def clear_labels(self) -> None:
         """Forget every label of this task (before an active-learning strategy picks them again)."""

@@ -27,6 +27,8 @@ from torch import Tensor, nn
 
 from sscl_core.backbone import Backbone
 from sscl_core.callback import Callback
+from sscl_core.classification.accuracy import Accuracy
+from sscl_core.classification.model import Classifier
 from sscl_core.components import build, component, param
 from sscl_core.config import RunConfig, load_config
 from sscl_core.dataset import Dataset
@@ -182,10 +184,10 @@ class LabeledCrossEntropy(Method):
 
 
 def make_registry(*classes: type) -> Registry:
-    """A registry holding the synthetic dataset, the tiny backbone, :class:`KillAt` and ``classes`` (kinds found
-    by base class)."""
+    """A registry holding the synthetic dataset, the tiny backbone, :class:`KillAt`, the built-in classifier and
+    accuracy evaluator, and ``classes`` (kinds found by base class)."""
     registry = Registry()
-    for cls in (SyntheticDataset, TinyBackbone, KillAt, LabeledCrossEntropy, *classes):
+    for cls in (SyntheticDataset, TinyBackbone, KillAt, LabeledCrossEntropy, Classifier, Accuracy, *classes):
         kind = next(k for k, (_hook, base) in KINDS.items() if issubclass(cls, base))
         registry.add(kind, cls, "sscl-core.testing")
     return registry

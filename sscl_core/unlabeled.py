@@ -59,6 +59,7 @@ class UnlabeledLoss:
 
     name: ClassVar[str]
     views: ClassVar[tuple[str, ...]] = ("weak", "strong")
+    problems: ClassVar[tuple[str, ...]] = ("classification",)
 
     weight: float = param(1.0, help="weight of the unlabeled loss once ramped up", validator=attrs.validators.ge(0.0))
     warmup: float = param(

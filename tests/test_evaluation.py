@@ -2,7 +2,7 @@
 
 import pytest
 
-from sscl_core.evaluation import (
+from sscl_core.evaluator import (
     average_forgetting,
     backward_transfer,
     final_average_accuracy,

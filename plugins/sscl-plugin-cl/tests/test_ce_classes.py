@@ -20,13 +20,13 @@ class TwoTasks:
 
 
 def test_task_scope_ignores_other_tasks_logits():
-    ctx = SimpleNamespace(stream=TwoTasks())
+    ctx = SimpleNamespace(stream=TwoTasks(), model=SimpleNamespace(loss=F.cross_entropy))
     logits = torch.tensor([[2.0, 0.5, 9.0, -1.0], [0.0, 7.0, 1.0, 3.0]])
     y, task_ids = torch.tensor([0, 3]), torch.tensor([0, 1])
-    masked = Finetune(ce_classes="task").cross_entropy(logits, y, task_ids, ctx)
+    masked = Finetune(ce_classes="task").supervised_loss(logits, y, task_ids, ctx)
     expected = (F.cross_entropy(logits[:1, :2], y[:1]) + F.cross_entropy(logits[1:, 2:], y[1:] - 2)) / 2
     torch.testing.assert_close(masked, expected)
-    torch.testing.assert_close(Finetune().cross_entropy(logits, y, task_ids, ctx), F.cross_entropy(logits, y))
+    torch.testing.assert_close(Finetune().supervised_loss(logits, y, task_ids, ctx), F.cross_entropy(logits, y))
 
 
 def _head_rows_of_task_0(tmp_path, ce_classes):

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from sscl_core import SsclError, cli
-from sscl_core.evaluation import PROTOCOLS
+from sscl_core.classification.accuracy import PROTOCOLS
 from sscl_core.registry import load_registry
 from sscl_core.trainer import Trainer
 from sscl_plugin_loggers.csv_logger import ACCURACY_HEADER, LOSSES_HEADER, CsvLogger

@@ -46,7 +46,7 @@ class AnchoredMethod(SupervisedMethod):
 
     def forward_train(self, batch: SemiBatch, ctx: RunContext) -> dict[str, Tensor]:
         """Labeled cross-entropy, plus the weighted penalty after the first task."""
-        losses = {"ce": self.labeled_ce(ctx.model(batch.x), batch, ctx)}
+        losses = {"ce": self.labeled_loss(ctx.model(batch.x), batch, ctx)}
         if self.anchor:
             losses[self.penalty_name] = self.penalty_weight() * self.penalty(ctx)
         return losses

@@ -37,7 +37,7 @@ class DarkExperienceReplay(SupervisedMethod):
     def forward_train(self, batch: SemiBatch, ctx: RunContext) -> dict[str, Tensor]:
         """Labeled cross-entropy, replay losses, then the labeled batch and its logits go to the pool."""
         logits = ctx.model(batch.x)
-        losses = {"ce": self.labeled_ce(logits, batch, ctx)}
+        losses = {"ce": self.labeled_loss(logits, batch, ctx)}
         losses.update(self.replay_losses(ctx))
         ctx.memory_pool.add({**batch.labeled_samples(), "logits": logits.detach().cpu()}, ctx.generator)
         return losses
@@ -71,5 +71,5 @@ class DarkExperienceReplayPlusPlus(DarkExperienceReplay):
         if replay is not None:
             x, samples = replay
             y, task_ids = samples["y"].to(ctx.device), samples["task_id"].to(ctx.device)
-            losses["derpp_ce"] = self.beta * self.cross_entropy(ctx.model(x), y, task_ids, ctx)
+            losses["derpp_ce"] = self.beta * self.supervised_loss(ctx.model(x), y, task_ids, ctx)
         return losses

@@ -5,19 +5,21 @@ from __future__ import annotations
 import attrs
 from torch import Tensor
 
-from sscl_core import RunContext, SemiBatch, component, param
+from sscl_core import ANY_PROBLEM, RunContext, SemiBatch, component, param
 from sscl_plugin_cl.replay import draw_replay
 from sscl_plugin_cl.supervised import SupervisedMethod
 
 
 @component
 class ExperienceReplay(SupervisedMethod):
-    """Experience replay: cross-entropy on the labeled batch plus on a batch drawn from the memory pool.
+    """Experience replay: the model's loss (cross-entropy, for classification) on the labeled batch plus on a batch
+    drawn from the memory pool.
 
     Every labeled sample seen is offered to the pool (kept as uint8) and re-augmented when replayed.
     """
 
     name = "er"
+    problems = (ANY_PROBLEM,)
     uses_memory_pool = True
     replay_batch_size: int = param(
         8, help="samples drawn from the pool per iteration", validator=attrs.validators.ge(1)
@@ -26,11 +28,11 @@ class ExperienceReplay(SupervisedMethod):
 
     def forward_train(self, batch: SemiBatch, ctx: RunContext) -> dict[str, Tensor]:
         """Labeled cross-entropy, replay cross-entropy, then the labeled batch goes to the pool."""
-        losses = {"ce": self.labeled_ce(ctx.model(batch.x), batch, ctx)}
+        losses = {"ce": self.labeled_loss(ctx.model(batch.x), batch, ctx)}
         replay = draw_replay(ctx, self.replay_batch_size)
         if replay is not None:
             x, samples = replay
             y, task_ids = samples["y"].to(ctx.device), samples["task_id"].to(ctx.device)
-            losses["replay_ce"] = self.replay_weight * self.cross_entropy(ctx.model(x), y, task_ids, ctx)
+            losses["replay_ce"] = self.replay_weight * self.supervised_loss(ctx.model(x), y, task_ids, ctx)
         ctx.memory_pool.add(batch.labeled_samples(), ctx.generator)
         return losses

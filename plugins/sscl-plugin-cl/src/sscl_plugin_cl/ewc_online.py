@@ -40,7 +40,7 @@ class OnlineEWC(AnchoredMethod):
         ctx.model.eval()
         for i in range(len(labels)):
             logits = ctx.model(images[i : i + 1])
-            loss = self.cross_entropy(logits, labels[i : i + 1], task_ids[i : i + 1], ctx)
+            loss = self.supervised_loss(logits, labels[i : i + 1], task_ids[i : i + 1], ctx)
             grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
             for name, grad in zip(params, grads, strict=True):
                 if grad is not None:

@@ -1,4 +1,5 @@
-"""What the supervised methods share: the labeled cross-entropy, over all classes or the sample's task only."""
+"""What the supervised methods share: the model's supervised loss on labeled samples (for classification the
+cross-entropy, over all classes or the sample's task only)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,12 @@ def task_cross_entropy(logits: Tensor, y: Tensor, task_ids: Tensor, ctx: RunCont
 
 @component
 class SupervisedMethod(Method):
-    """Base class of methods trained with cross-entropy on labeled samples.
+    """Base class of methods trained with the model's supervised loss on labeled samples (``ctx.model.loss``: the
+    cross-entropy for classification).
 
     ``ce_classes: all`` (the default) is the single-head cross-entropy over every class of the stream;
     ``task`` restricts it to the classes of each sample's own task (multi-head training, the usual choice for
-    task-IL streams: the old tasks' logits are then not pushed down by the new task's loss).
+    task-IL streams: the old tasks' logits are then not pushed down by the new task's loss; classification only).
     """
 
     ce_classes: str = param(
@@ -39,20 +41,20 @@ class SupervisedMethod(Method):
         validator=one_of("all", "task"),
     )
 
-    def cross_entropy(self, logits: Tensor, y: Tensor, task_ids: Tensor, ctx: RunContext) -> Tensor:
-        """Cross-entropy of ``logits`` against ``y``, masked to each sample's task when ``ce_classes`` is task."""
+    def supervised_loss(self, outputs: Tensor, y: Tensor, task_ids: Tensor, ctx: RunContext) -> Tensor:
+        """The model's loss of ``outputs`` against ``y``, masked to each sample's task when ``ce_classes`` is task."""
         if self.ce_classes == "task":
-            return task_cross_entropy(logits, y, task_ids, ctx)
-        return F.cross_entropy(logits, y)
+            return task_cross_entropy(outputs, y, task_ids, ctx)
+        return ctx.model.loss(outputs, y)
 
-    def labeled_ce(self, logits: Tensor, batch: SemiBatch, ctx: RunContext) -> Tensor:
-        """Cross-entropy on the labeled batch (all of it comes from the current task), weighted by
+    def labeled_loss(self, logits: Tensor, batch: SemiBatch, ctx: RunContext) -> Tensor:
+        """The model's loss on the labeled batch (all of it comes from the current task), weighted by
         ``batch.labeled_weight`` when a hook set it: the weighted sum over the total weight (at least 1)."""
         if self.ce_classes == "task":
             mask = task_class_mask(torch.full_like(batch.y, batch.task_id), ctx)
             logits = logits.masked_fill(~mask, float("-inf"))
         if batch.labeled_weight is None:
-            return F.cross_entropy(logits, batch.y)
-        per_sample = F.cross_entropy(logits, batch.y, reduction="none")
+            return ctx.model.loss(logits, batch.y)
+        per_sample = ctx.model.loss(logits, batch.y, reduction="none")
         weight = batch.labeled_weight.to(per_sample.dtype)
         return (per_sample * weight).sum() / weight.sum().clamp(min=1.0)
