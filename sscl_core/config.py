@@ -15,15 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import torch
 import yaml
 
-from sscl_core.components import build, hyperparameters, param
+from sscl_core.components import build, hyperparameters, one_of, param
 from sscl_core.errors import SsclError
 
 COMPONENT_SECTIONS = ("dataset", "backbone", "model", "evaluator", "method", "unlabeled", "memory_pool")
 OPTIONAL_NAME_SECTIONS = ("model", "evaluator", "memory_pool", "unlabeled")
 """Sections whose component name may be left out (settings of the default component, or of none)."""
 
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+"""The optimizers a run can train with (``train.optimizer``)."""
 
 MAX_SEED = 2**63 - 1
 """Largest seed torch's generators accept as a signed 64-bit number."""
@@ -75,9 +79,10 @@ class TrainConfig:
     iters_per_task: int = param(200, help="training iterations per task", validator=_positive)
     batch_size: int = param(8, help="labeled samples per iteration (B)", validator=_batch)
     uratio: int = param(7, help="unlabeled samples per labeled sample in a batch (mu)", validator=_positive)
-    lr: float = param(0.03, help="SGD learning rate", validator=_positive)
-    momentum: float = param(0.9, help="SGD momentum", validator=_non_negative)
-    weight_decay: float = param(5e-4, help="SGD weight decay", validator=_non_negative)
+    optimizer: str = param("sgd", help="optimizer: sgd, adam or adamw (torch.optim)", validator=one_of(*OPTIMIZERS))
+    lr: float = param(0.03, help="learning rate", validator=_positive)
+    momentum: float = param(0.9, help="SGD momentum (sgd only)", validator=_non_negative)
+    weight_decay: float = param(5e-4, help="weight decay", validator=_non_negative)
     lr_milestones: list[float] = param(
         [0.8, 0.9],
         help="fractions of each task where the learning rate is multiplied by lr_gamma",
@@ -99,6 +104,14 @@ class TrainConfig:
                 f"batch_size * uratio (the unlabeled batch) must be at most {MAX_BATCH}, got "
                 f"{self.batch_size} * {self.uratio}: lower one of them"
             )
+
+    def make_optimizer(self, params: list[torch.nn.Parameter], task_iter: int) -> torch.optim.Optimizer:
+        """A new optimizer of the configured kind over ``params``, at the learning rate of ``task_iter``."""
+        lr = self.lr_at(task_iter)
+        if self.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=lr, momentum=self.momentum, weight_decay=self.weight_decay)
+        kind = torch.optim.Adam if self.optimizer == "adam" else torch.optim.AdamW
+        return kind(params, lr=lr, weight_decay=self.weight_decay)
 
     def lr_at(self, task_iter: int) -> float:
         """The learning rate at in-task iteration ``task_iter``; the schedule restarts with every task."""

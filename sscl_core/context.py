@@ -51,12 +51,10 @@ class RunContext:
         return self.run_dir / POOL_DIR
 
     def rebuild_optimizer(self) -> None:
-        """A new SGD optimizer over the model's trainable parameters (after a method grew or froze them)."""
-        train = self.config.train
+        """A new optimizer (``train.optimizer``) over the model's trainable parameters (after a method grew or
+        froze them)."""
         params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.SGD(
-            params, lr=train.lr_at(self.task_iter), momentum=train.momentum, weight_decay=train.weight_decay
-        )
+        self.optimizer = self.config.train.make_optimizer(params, self.task_iter)
 
     def seen_classes(self) -> list[int]:
         """Classes of every task up to and including the current one."""

@@ -1,5 +1,8 @@
 """Shared fixtures of the core tests."""
 
+import subprocess
+import sys
+
 import pytest
 
 from sscl_core import cli, testing
@@ -22,3 +25,24 @@ def sscl(tmp_path, monkeypatch, capsys):
         return code, out, err
 
     return run
+
+
+@pytest.fixture(scope="session")
+def install_package(tmp_path_factory):
+    """Install a package folder (its own pyproject; as a wheel, not editable) into a private folder, once per
+    session; return the folder, for PYTHONPATH or sys.path."""
+    sites = {}
+
+    def install(package):
+        if package not in sites:
+            target = tmp_path_factory.mktemp("site")
+            subprocess.run(
+                [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target"]
+                + [target, package],
+                check=True,
+                capture_output=True,
+            )
+            sites[package] = target
+        return sites[package]
+
+    return install

@@ -33,16 +33,8 @@ STREAM = [
 
 
 @pytest.fixture(scope="module")
-def styles_site(tmp_path_factory):
-    """The package installed from its own pyproject (a wheel, not editable) into a folder put on PYTHONPATH."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", target]
-        + [PACKAGE],
-        check=True,
-        capture_output=True,
-    )
-    return target
+def styles_site(install_package):
+    return install_package(PACKAGE)
 
 
 def sscl(site, *args, cwd):

@@ -1,6 +1,7 @@
 """Config loading: defaults, YAML files, component shorthands and --set overrides."""
 
 import pytest
+import torch
 
 from sscl_core import SsclError
 from sscl_core.config import RunConfig, load_config
@@ -80,3 +81,15 @@ def test_memory_pool_settings_without_a_name_complete_the_methods_default(tmp_pa
 def test_batch_sizes_are_bounded(setting, message):
     with pytest.raises(SsclError, match=message):
         load_config(overrides=[setting])
+
+
+@pytest.mark.parametrize(("name", "kind"), [("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW")])
+def test_the_optimizer_comes_from_the_config(name, kind):
+    train = load_config(overrides=[f"train.optimizer={name}", "train.lr=0.5", "train.weight_decay=0.01"]).train
+    optimizer = train.make_optimizer([torch.nn.Parameter(torch.zeros(2))], task_iter=0)
+    assert type(optimizer).__name__ == kind
+    assert optimizer.param_groups[0]["lr"] == 0.5 and optimizer.param_groups[0]["weight_decay"] == 0.01
+    late = train.make_optimizer([torch.nn.Parameter(torch.zeros(2))], task_iter=train.iters_per_task - 1)
+    assert late.param_groups[0]["lr"] == pytest.approx(0.5 * 0.1**2)
+    with pytest.raises(SsclError, match="optimizer must be one of sgd, adam, adamw, got 'adma'; did you mean 'adam'"):
+        load_config(overrides=["train.optimizer=adma"])

@@ -12,26 +12,9 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "sscl-exam
 
 
 @pytest.fixture(scope="module")
-def example_site(tmp_path_factory):
+def example_site(install_package):
     """The example package installed (as a wheel, not editable) into a private folder put on PYTHONPATH."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            target,
-            EXAMPLE,
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return target
+    return install_package(EXAMPLE)
 
 
 def sscl(site, *args, cwd):

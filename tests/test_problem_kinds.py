@@ -4,8 +4,6 @@ line before any data loads."""
 
 import importlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,15 +16,8 @@ CORE = Path(sscl_core.__file__).parent
 
 
 @pytest.fixture(scope="module")
-def regression_site(tmp_path_factory):
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", target]
-        + [PACKAGE],
-        check=True,
-        capture_output=True,
-    )
-    return target
+def regression_site(install_package):
+    return install_package(PACKAGE)
 
 
 @pytest.fixture

@@ -1,0 +1,177 @@
+"""The conformance kit's checks: each trains or exercises one component on the synthetic stream."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from sscl_core.callback import Callback
+from sscl_core.components import build, component
+from sscl_core.hookspecs import hookimpl
+from sscl_core.memory import MemoryPool
+from sscl_core.method import Method
+from sscl_core.query import Candidates, QueryStrategy
+from sscl_core.testing.synthetic import (
+    LabeledCrossEntropy,
+    SimulatedKill,
+    make_registry,
+    run_tiny,
+    tiny_config,
+)
+from sscl_core.trainer import RunResult, Trainer
+from sscl_core.unlabeled import UnlabeledLoss
+
+
+def check_method(
+    method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()
+) -> RunResult:
+    """Assert that a method trains on the synthetic stream, changes the model and is deterministic.
+
+    ``extra`` adds components it needs (e.g. its memory pool); ``overrides`` are ``--set`` style settings.
+    """
+    registry = make_registry(method_cls, *extra)
+    seen_losses: list[dict[str, float]] = []
+    first_params: list[Tensor] = []
+
+    @component
+    class _Probe(Callback):
+        name = "conformance-probe"
+
+        @hookimpl
+        def before_run(self, ctx: Any) -> None:
+            first_params.extend(p.detach().clone() for p in ctx.model.parameters())
+
+        @hookimpl
+        def after_iter(self, losses: dict[str, float]) -> None:
+            seen_losses.append(losses)
+
+    registry.add("callback", _Probe, "sscl-core.testing")
+    result = run_tiny(registry, tmp_path / "a", method_cls.name, [*overrides, "callbacks=[conformance-probe]"])
+    assert seen_losses, "the method was never trained"
+    assert all(isinstance(v, float) and math.isfinite(v) for losses in seen_losses for v in losses.values()), (
+        "forward_train returned a non-finite loss"
+    )
+    assert all(losses for losses in seen_losses), "forward_train returned no loss"
+    again = run_tiny(registry, tmp_path / "b", method_cls.name, overrides)
+    assert result.metrics["accuracy"] == again.metrics["accuracy"], "the same seed gave different accuracy matrices"
+    return result
+
+
+def check_resume(
+    method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()
+) -> RunResult:
+    """Assert that a run stopped in the middle of its second task (of three) and resumed from its checkpoint
+    ends with the same accuracy matrices, bit for bit, as the same run uninterrupted.
+
+    Fails when the method (or its pool) keeps state outside ``state_dict``, draws random numbers from another
+    generator than ``ctx.generator`` or the torch global one, or puts objects other than tensors and plain data
+    in its state. Returns the resumed run's result.
+    """
+    registry = make_registry(method_cls, *extra)
+    iters = tiny_config(tmp_path, method_cls.name, list(overrides)).train.iters_per_task
+    settings = [*overrides, "dataset.num_tasks=3"]
+    kill = f"callbacks=[{{name: conformance-kill, at: {iters + iters // 2}}}]"
+    config = tiny_config(tmp_path / "resumed", method_cls.name, [*settings, kill])
+    try:
+        Trainer(config, registry).run()
+        raise AssertionError("the run ended before the simulated kill")
+    except SimulatedKill:
+        pass
+    (run_dir,) = (tmp_path / "resumed").iterdir()
+    resumed = Trainer.resume(run_dir, config, registry).run()
+    reference = run_tiny(registry, tmp_path / "reference", method_cls.name, settings)
+    assert resumed.metrics["accuracy"] == reference.metrics["accuracy"], (
+        "the resumed run's accuracy matrices differ from the uninterrupted run's: some state is not in state_dict() "
+        "or some randomness does not come from ctx.generator"
+    )
+    assert len(resumed.metrics["timing"]["iteration_seconds"]) == 3
+    return resumed
+
+
+def check_memory_pool(pool_cls: type[MemoryPool], size: int = 16) -> None:
+    """Assert that a pool respects its size, samples what it holds, and survives a state round trip."""
+    pool = build(pool_cls, {"size": size}, f"memory_pool '{pool_cls.name}'")
+    gen = torch.Generator().manual_seed(0)
+    assert len(pool) == 0 and pool.sample(4, gen) is None
+    for start in range(0, 5 * size, 8):
+        idx = torch.arange(start, start + 8)
+        pool.add(
+            {
+                "x": torch.full((8, 1, 4, 4), start % 255, dtype=torch.uint8),
+                "y": idx % 3,
+                "task_id": idx // size,
+                "index": idx,
+            },
+            gen,
+        )
+        assert len(pool) <= size, f"pool holds {len(pool)} samples, budget {size}"
+    drawn = pool.sample(5, gen)
+    assert drawn is not None and drawn["x"].shape == (5, 1, 4, 4) and drawn["x"].dtype == torch.uint8
+    assert pool.ram_bytes() > 0
+    clone = build(pool_cls, {"size": size}, f"memory_pool '{pool_cls.name}'")
+    clone.load_state_dict(pool.state_dict())
+    assert len(clone) == len(pool)
+    a, b = pool.sample(5, torch.Generator().manual_seed(1)), clone.sample(5, torch.Generator().manual_seed(1))
+    assert all(torch.equal(a[k], b[k]) for k in a), "a restored pool samples differently"
+
+
+def check_query_strategy(strategy_cls: type[QueryStrategy], **settings: Any) -> None:
+    """Assert that a strategy returns min(budget, unlabeled) distinct unlabeled candidates, repeatably.
+
+    Checks budgets 0, 7 and more than the pool, with and without labeled candidates, and that the choice
+    depends only on the generator it is given (not on the torch global RNG). ``settings`` are hyperparameters.
+    """
+    gen = torch.Generator().manual_seed(0)
+    probs = torch.softmax(torch.randn(30, 4, generator=gen), dim=1)
+    features = torch.randn(30, 6, generator=gen) if strategy_cls.needs_features else None
+    strategy = build(strategy_cls, dict(settings), f"query_strategy '{strategy_cls.name}'")
+    first_round = Candidates(probs=probs, features=features)
+    later_round = Candidates(
+        probs=probs, features=features, labeled=torch.tensor([3, 11, 20, 27, 5]), labels=torch.tensor([0, 1, 2, 3, 0])
+    )
+    for candidates in (first_round, later_round):
+        unlabeled = set(candidates.unlabeled().tolist())
+        for budget in (0, 7, 100):
+            chosen = strategy.select(candidates, budget, torch.Generator().manual_seed(1))
+            assert chosen.dtype == torch.long, f"select returned {chosen.dtype}, not int64 indices"
+            assert len(chosen) == min(budget, len(unlabeled)), f"budget {budget}: got {len(chosen)} indices"
+            assert len(set(chosen.tolist())) == len(chosen), "select returned an index twice"
+            assert set(chosen.tolist()) <= unlabeled, "select returned a labeled or out-of-range index"
+        torch.manual_seed(1)
+        a = strategy.select(candidates, 7, torch.Generator().manual_seed(2))
+        torch.manual_seed(2)
+        b = strategy.select(candidates, 7, torch.Generator().manual_seed(2))
+        assert torch.equal(a, b), "select must draw randomness only from the generator it is given"
+
+
+def check_unlabeled_loss(loss_cls: type[UnlabeledLoss], tmp_path: Path, overrides: list[str] = ()) -> RunResult:
+    """Assert that an unlabeled loss, composed with :class:`LabeledCrossEntropy` on the synthetic stream, adds
+    finite terms of its own to the method's losses, gives the same accuracy matrices twice for one seed, and
+    resumes bit for bit from a checkpoint taken in the middle of a run (so its state is in ``state_dict``).
+    ``overrides`` are ``--set`` style settings (``unlabeled.KEY=VALUE`` for the loss's own)."""
+    settings = [*overrides, f"unlabeled.name={loss_cls.name}"]
+    registry = make_registry(loss_cls)
+    seen_losses: list[dict[str, float]] = []
+
+    @component
+    class _Probe(Callback):
+        name = "conformance-probe"
+
+        @hookimpl
+        def after_iter(self, losses: dict[str, float]) -> None:
+            seen_losses.append(losses)
+
+    registry.add("callback", _Probe, "sscl-core.testing")
+    method = LabeledCrossEntropy.name
+    result = run_tiny(registry, tmp_path / "a", method, [*settings, "callbacks=[conformance-probe]"])
+    own = [name for losses in seen_losses for name in losses if name != "ce"]
+    assert own, "the unlabeled loss never added a term to the method's losses"
+    assert all(math.isfinite(v) for losses in seen_losses for v in losses.values()), "a loss was not finite"
+    again = run_tiny(registry, tmp_path / "b", method, settings)
+    assert result.metrics["accuracy"] == again.metrics["accuracy"], "the same seed gave different accuracy matrices"
+    check_resume(LabeledCrossEntropy, tmp_path / "resume", extra=(loss_cls,), overrides=settings)
+    return result
