@@ -27,8 +27,8 @@ from typing import Any
 import torch
 
 from sscl_core import cli
-from sscl_core.cost import format_macs
-from sscl_core.registry import load_registry
+from sscl_core.plugins.registry import load_registry
+from sscl_core.run.cost import format_macs
 from sscl_plugin_datasets.cifar_writer import write_cifar10
 
 TRAIN_PER_CLASS = 20

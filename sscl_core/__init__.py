@@ -4,22 +4,22 @@ The core defines the hooks, the component interfaces, the trainer and the evalua
 backbone, method, memory pool, query strategy and callback comes from a plugin.
 """
 
-from sscl_core.backbone import Backbone
-from sscl_core.batch import SemiBatch
-from sscl_core.callback import Callback
+from sscl_core.api.backbone import Backbone
+from sscl_core.api.batch import SemiBatch
+from sscl_core.api.callback import Callback
+from sscl_core.api.components import component, param
+from sscl_core.api.context import RunContext
+from sscl_core.api.dataset import Dataset
+from sscl_core.api.errors import SsclError
+from sscl_core.api.evaluator import Evaluator
+from sscl_core.api.hookspecs import hookimpl
+from sscl_core.api.memory import MemoryPool, Samples
+from sscl_core.api.method import Method
+from sscl_core.api.model import ANY_PROBLEM, Model
+from sscl_core.api.query import QueryStrategy
+from sscl_core.api.task import SCENARIOS, BatchTransforms, Task, TaskStream
+from sscl_core.api.unlabeled import UnlabeledLoss
 from sscl_core.classification.model import ClassifierModel
-from sscl_core.components import component, param
-from sscl_core.context import RunContext
-from sscl_core.dataset import Dataset
-from sscl_core.errors import SsclError
-from sscl_core.evaluator import Evaluator
-from sscl_core.hookspecs import hookimpl
-from sscl_core.memory import MemoryPool, Samples
-from sscl_core.method import Method
-from sscl_core.model import ANY_PROBLEM, Model
-from sscl_core.query import QueryStrategy
-from sscl_core.task import SCENARIOS, BatchTransforms, Task, TaskStream
-from sscl_core.unlabeled import UnlabeledLoss
 
 __all__ = [
     "ANY_PROBLEM",

@@ -11,15 +11,15 @@ from typing import Any, NoReturn
 
 import yaml
 
-from sscl_core.components import describe_fields
-from sscl_core.config import RunConfig, load_config
-from sscl_core.cost import STANDARD_INPUT_SHAPES, backbone_costs, format_macs, format_shape, parse_input_shape
-from sscl_core.errors import SsclError
-from sscl_core.interrupt import RunInterrupted
-from sscl_core.registry import KINDS, Registry, kind_of, load_registry
-from sscl_core.resolve import resolve_components
-from sscl_core.resume import check_run_dir
-from sscl_core.rundir import CONFIG_FILE
+from sscl_core.api.components import describe_fields
+from sscl_core.api.errors import SsclError
+from sscl_core.config.run_config import RunConfig, load_config
+from sscl_core.plugins.registry import KINDS, Registry, kind_of, load_registry
+from sscl_core.run.cost import STANDARD_INPUT_SHAPES, backbone_costs, format_macs, format_shape, parse_input_shape
+from sscl_core.run.interrupt import RunInterrupted
+from sscl_core.run.resolve import resolve_components
+from sscl_core.run.resume import check_run_dir
+from sscl_core.run.rundir import CONFIG_FILE
 
 DEFAULT_COST_CLASSES = 10
 """Head size of the cost ``sscl describe backbone`` shows (CIFAR-10, MNIST and digits have 10 classes)."""
@@ -147,7 +147,7 @@ def format_matrix(matrix: list[list[float | None]]) -> str:
 
 def command_run(args: argparse.Namespace) -> None:
     """Train and print the accuracy matrices and summary."""
-    from sscl_core.trainer import Trainer
+    from sscl_core.run.trainer import Trainer
 
     if args.resume is not None:
         run_dir = check_run_dir(args.resume)

@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from sscl_core import Callback, Method, QueryStrategy, SsclError, Task, component, hookimpl, testing
-from sscl_core.active import take_per_class
-from sscl_core.config import load_config
-from sscl_core.plugin_errors import PluginError
-from sscl_core.registry import load_registry
-from sscl_core.trainer import Trainer
+from sscl_core.config.run_config import load_config
+from sscl_core.plugins.errors import PluginError
+from sscl_core.plugins.registry import load_registry
+from sscl_core.run.active_learning import take_per_class
+from sscl_core.run.trainer import Trainer
 from sscl_plugin_active.committee import QueryByCommittee
 from sscl_plugin_active.uncertainty import Entropy, LeastConfidence, Margin, RandomQuery
 from sscl_plugin_cl.er import ExperienceReplay

@@ -82,3 +82,23 @@ def test_no_core_file_is_over_the_line_limit():
     sizes = {str(p.relative_to(CORE)): len(p.read_text().splitlines()) for p in CORE.rglob("*.py")}
     long = {name: n for name, n in sizes.items() if n > MAX_LINES}
     assert not long, f"files over {MAX_LINES} lines: {long}"
+
+
+LAYERS = ["api", "library", "classification", "plugins", "config", "run", "testing", "cli"]
+"""The core's layers, lowest first: a module imports only from its own layer and the ones below it."""
+
+
+def layer_of(module):
+    part = module.split(".")[1] if "." in module else ""
+    return LAYERS.index(part) if part in LAYERS else None
+
+
+def test_imports_run_one_way_through_the_layers():
+    upward = []
+    for module, targets in graph().items():
+        own = layer_of(module)
+        if module == "sscl_core":
+            continue
+        assert own is not None, f"{module} belongs to no layer ({', '.join(LAYERS)})"
+        upward += [f"{module} -> {t}" for t in targets if t != "sscl_core" and layer_of(t) > own]
+    assert not upward, "imports against the layers: " + "; ".join(sorted(upward))

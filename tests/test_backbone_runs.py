@@ -6,8 +6,8 @@ import math
 import pytest
 import torch
 
-from sscl_core.cost import backbone_costs
-from sscl_core.registry import load_registry
+from sscl_core.plugins.registry import load_registry
+from sscl_core.run.cost import backbone_costs
 from sscl_plugin_datasets.cifar_writer import write_cifar10
 
 REGISTRY = load_registry()

@@ -12,11 +12,11 @@ from sscl_core.bench.plots import write_plots
 from sscl_core.bench.protocol import read_protocol
 from sscl_core.bench.runner import _installed, plan_runs
 from sscl_core.bench.table import build_rows, load_runs, run_label
-from sscl_core.checkpoint import read_manifest
-from sscl_core.config import load_config
-from sscl_core.registry import load_registry
-from sscl_core.resolve import resolve_components
-from sscl_core.rundir import write_config
+from sscl_core.config.run_config import load_config
+from sscl_core.plugins.registry import load_registry
+from sscl_core.run.checkpoint import read_manifest
+from sscl_core.run.resolve import resolve_components
+from sscl_core.run.rundir import write_config
 
 TINY = ["--set", "train.iters_per_task=4", "--set", "dataset.test_per_class=10"]
 

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sscl_core import cli, testing
-from sscl_core.checkpoint import CHECKPOINT_DIR, MANIFEST_FILE
-from sscl_core.registry import KINDS, load_registry
+from sscl_core.plugins.registry import KINDS, load_registry
+from sscl_core.run.checkpoint import CHECKPOINT_DIR, MANIFEST_FILE
 from sscl_plugin_cl.er import ExperienceReplay
 from sscl_plugin_cl.finetune import Finetune
 from sscl_plugin_cl.reservoir import ReservoirPool

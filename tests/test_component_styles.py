@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sscl_core import SsclError, testing
-from sscl_core.components import build, hyperparameters
+from sscl_core.api.components import build, hyperparameters
 
 PACKAGE = Path(__file__).resolve().parent / "third_party" / "sscl-styles-plugin"
 ITERS = 8

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from sscl_core import SsclError
-from sscl_core.config import RunConfig, load_config
+from sscl_core.config.run_config import RunConfig, load_config
 
 
 def test_defaults_are_the_digits_demo():
@@ -64,7 +64,7 @@ def test_memory_pool_settings_without_a_name_complete_the_methods_default(tmp_pa
 
     registry = testing.make_registry(ExperienceReplay, ReservoirPool)
     config = testing.tiny_config(tmp_path, "er", ["memory_pool.size=7"])
-    from sscl_core.resolve import resolve_components
+    from sscl_core.run.resolve import resolve_components
 
     pool = resolve_components(config, registry).memory_pool
     assert isinstance(pool, ReservoirPool) and pool.size == 7

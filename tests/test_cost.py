@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from sscl_core import Backbone, ClassifierModel, SsclError, cli, component, testing
-from sscl_core.cost import backbone_costs, model_cost, parse_input_shape
+from sscl_core.run.cost import backbone_costs, model_cost, parse_input_shape
 from sscl_plugin_cl.er import ExperienceReplay
 from sscl_plugin_cl.reservoir import ReservoirPool
 

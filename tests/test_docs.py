@@ -3,7 +3,7 @@
 import inspect
 from pathlib import Path
 
-from sscl_core import hookspecs
+from sscl_core.api import hookspecs
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sscl_core.evaluator import (
+from sscl_core.api.evaluator import (
     average_forgetting,
     backward_transfer,
     final_average_accuracy,

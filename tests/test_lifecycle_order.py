@@ -3,7 +3,7 @@
 import torch.nn.functional as F
 
 from sscl_core import Callback, Method, component, hookimpl, testing
-from sscl_core.hookspecs import LIFECYCLE_HOOKS
+from sscl_core.api.hookspecs import LIFECYCLE_HOOKS
 
 CALLS = []
 

@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 import pytest
 
 from sscl_core import SsclError, cli
-from sscl_core.registry import load_registry
+from sscl_core.plugins.registry import load_registry
 
 METHOD_MODULE = """
 import torch.nn.functional as F

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from sscl_core import Callback, MemoryPool, component, hookimpl, param, testing
-from sscl_core.checkpoint import pool_snapshot_dir, read_manifest
-from sscl_core.errors import SsclError
-from sscl_core.trainer import Trainer
+from sscl_core.api.errors import SsclError
+from sscl_core.run.checkpoint import pool_snapshot_dir, read_manifest
+from sscl_core.run.trainer import Trainer
 from sscl_plugin_cl.er import ExperienceReplay
 
 IMAGE_BYTES = 8 * 8

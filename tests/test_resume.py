@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from sscl_core import Callback, Method, cli, component, hookimpl, param, testing
-from sscl_core.checkpoint import CHECKPOINT_DIR, MANIFEST_FILE, checkpoint_file, file_sha256, read_manifest
+from sscl_core.run.checkpoint import CHECKPOINT_DIR, MANIFEST_FILE, checkpoint_file, file_sha256, read_manifest
 from sscl_plugin_cl.er import ExperienceReplay
 from sscl_plugin_cl.finetune import Finetune
 from sscl_plugin_cl.reservoir import ReservoirPool

@@ -17,8 +17,8 @@ import sys
 import pytest
 import torch
 
-from sscl_core.checkpoint import MANIFEST_FILE, checkpoint_file, read_manifest
-from sscl_core.registry import load_registry
+from sscl_core.plugins.registry import load_registry
+from sscl_core.run.checkpoint import MANIFEST_FILE, checkpoint_file, read_manifest
 
 ITERS = 6
 TASKS = 4

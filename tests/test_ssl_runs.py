@@ -10,9 +10,9 @@ import torch
 
 from sscl_core import Callback, component, hookimpl
 from sscl_core.cli import main
-from sscl_core.config import load_config
-from sscl_core.registry import load_registry
-from sscl_core.trainer import Trainer
+from sscl_core.config.run_config import load_config
+from sscl_core.plugins.registry import load_registry
+from sscl_core.run.trainer import Trainer
 
 SEED_PAIRS = ("der+fixmatch", "der+flexmatch", "der+uda", "der+mixmatch", "er+fixmatch")
 """The compositions of the seed's comparison."""

@@ -11,10 +11,10 @@ import torch
 from torch import Tensor
 
 from sscl_core import SsclError, UnlabeledLoss, component, hookimpl, param
-from sscl_core.config import load_config
+from sscl_core.api.unlabeled import ramp_factor
+from sscl_core.config.run_config import load_config
+from sscl_core.run.trainer import Trainer
 from sscl_core.testing import check_unlabeled_loss, make_registry, run_tiny, tiny_config
-from sscl_core.trainer import Trainer
-from sscl_core.unlabeled import ramp_factor
 
 
 @component

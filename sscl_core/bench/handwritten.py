@@ -26,16 +26,16 @@ import torch
 import torch.nn.functional as F
 
 from sscl_core.bench.protocol import HANDWRITTEN_LABEL
-from sscl_core.checkpoint import load_checkpoint, read_manifest
+from sscl_core.run.checkpoint import load_checkpoint, read_manifest
 from sscl_core.classification.model import ClassifierModel
 from sscl_core.cli import config_path
-from sscl_core.config import RunConfig, load_config
-from sscl_core.errors import SsclError
-from sscl_core.registry import Registry, load_registry
-from sscl_core.resolve import resolve_device
-from sscl_core.run_metrics import machine_info
-from sscl_core.rundir import write_metrics
-from sscl_core.trainer import Trainer
+from sscl_core.config.run_config import RunConfig, load_config
+from sscl_core.api.errors import SsclError
+from sscl_core.plugins.registry import Registry, load_registry
+from sscl_core.run.resolve import resolve_device
+from sscl_core.run.metrics import machine_info
+from sscl_core.run.rundir import write_metrics
+from sscl_core.run.trainer import Trainer
 
 
 @attrs.define

@@ -10,7 +10,7 @@ import attrs
 
 from sscl_core.bench.plots import write_plots
 from sscl_core.bench.table import build_rows, load_runs, report_json, report_markdown
-from sscl_core.rundir import write_atomic
+from sscl_core.run.rundir import write_atomic
 
 RESULTS_MARKDOWN = "results.md"
 RESULTS_JSON = "results.json"

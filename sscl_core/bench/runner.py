@@ -23,14 +23,14 @@ from tqdm import tqdm
 
 from sscl_core.bench.protocol import HANDWRITTEN_LABEL, BenchEntry, Protocol
 from sscl_core.bench.report import Report, write_report
-from sscl_core.checkpoint import read_manifest
+from sscl_core.run.checkpoint import read_manifest
 from sscl_core.cli import config_path
-from sscl_core.config import load_config, read_yaml
-from sscl_core.errors import SsclError
-from sscl_core.registry import Registry
-from sscl_core.resolve import resolve_components
-from sscl_core.resume import config_differences, config_sha256
-from sscl_core.rundir import CONFIG_FILE, METRICS_FILE
+from sscl_core.config.run_config import load_config, read_yaml
+from sscl_core.api.errors import SsclError
+from sscl_core.plugins.registry import Registry
+from sscl_core.run.resolve import resolve_components
+from sscl_core.run.resume import config_differences, config_sha256
+from sscl_core.run.rundir import CONFIG_FILE, METRICS_FILE
 
 
 @attrs.define

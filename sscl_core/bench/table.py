@@ -18,8 +18,8 @@ from typing import Any
 
 import attrs
 
-from sscl_core.errors import SsclError
-from sscl_core.rundir import METRICS_FILE
+from sscl_core.api.errors import SsclError
+from sscl_core.run.rundir import METRICS_FILE
 
 SEED_SUFFIX = re.compile(r"-s(\d+)$")
 TIMESTAMP_PREFIX = re.compile(r"^\d{8}-\d{6}-")

@@ -9,12 +9,12 @@ from typing import ClassVar
 
 import torch
 
+from sscl_core.api.components import component
+from sscl_core.api.context import RunContext
+from sscl_core.api.evaluator import Evaluator
+from sscl_core.api.method import Method
 from sscl_core.classification import PROBLEM
 from sscl_core.classification.model import masked_logits
-from sscl_core.components import component
-from sscl_core.context import RunContext
-from sscl_core.evaluator import Evaluator
-from sscl_core.method import Method
 
 PROTOCOLS = ("task-il", "class-il")
 """The two accuracy protocols, the metrics of the ``accuracy`` evaluator."""

@@ -8,11 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sscl_core.backbone import Backbone
+from sscl_core.api.backbone import Backbone
+from sscl_core.api.components import component
+from sscl_core.api.model import Model
+from sscl_core.api.task import TaskStream
 from sscl_core.classification import PROBLEM
-from sscl_core.components import component
-from sscl_core.model import Model
-from sscl_core.task import TaskStream
 
 
 class ClassifierModel(nn.Module):

@@ -1,8 +1,8 @@
 """The built-in plugin module of classification: registers its model and its evaluator."""
 
+from sscl_core.api.hookspecs import Register, hookimpl
 from sscl_core.classification.accuracy import Accuracy
 from sscl_core.classification.model import Classifier
-from sscl_core.hookspecs import Register, hookimpl
 
 
 @hookimpl

@@ -9,12 +9,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from sscl_core.callback import Callback
-from sscl_core.components import build, component
-from sscl_core.hookspecs import hookimpl
-from sscl_core.memory import MemoryPool
-from sscl_core.method import Method
-from sscl_core.query import Candidates, QueryStrategy
+from sscl_core.api.callback import Callback
+from sscl_core.api.components import build, component
+from sscl_core.api.hookspecs import hookimpl
+from sscl_core.api.memory import MemoryPool
+from sscl_core.api.method import Method
+from sscl_core.api.query import Candidates, QueryStrategy
+from sscl_core.api.unlabeled import UnlabeledLoss
+from sscl_core.run.trainer import RunResult, Trainer
 from sscl_core.testing.synthetic import (
     LabeledCrossEntropy,
     SimulatedKill,
@@ -22,8 +24,6 @@ from sscl_core.testing.synthetic import (
     run_tiny,
     tiny_config,
 )
-from sscl_core.trainer import RunResult, Trainer
-from sscl_core.unlabeled import UnlabeledLoss
 
 
 def check_method(

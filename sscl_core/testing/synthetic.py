@@ -10,18 +10,18 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from sscl_core.backbone import Backbone
-from sscl_core.callback import Callback
+from sscl_core.api.backbone import Backbone
+from sscl_core.api.callback import Callback
+from sscl_core.api.components import component, param
+from sscl_core.api.dataset import Dataset
+from sscl_core.api.hookspecs import hookimpl
+from sscl_core.api.method import Method
+from sscl_core.api.task import Task, TaskStream
 from sscl_core.classification.accuracy import Accuracy
 from sscl_core.classification.model import Classifier
-from sscl_core.components import component, param
-from sscl_core.config import RunConfig, load_config
-from sscl_core.dataset import Dataset
-from sscl_core.hookspecs import hookimpl
-from sscl_core.method import Method
-from sscl_core.registry import KINDS, Registry
-from sscl_core.task import Task, TaskStream
-from sscl_core.trainer import RunResult, Trainer
+from sscl_core.config.run_config import RunConfig, load_config
+from sscl_core.plugins.registry import KINDS, Registry
+from sscl_core.run.trainer import RunResult, Trainer
 
 KILL_MARK = "conformance-killed"
 """File that :class:`KillAt` leaves in the run directory it stopped, so the resumed run is not stopped again."""

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from sscl_core import SsclError
-from sscl_core.components import build
-from sscl_core.query import Candidates
+from sscl_core.api.components import build
+from sscl_core.api.query import Candidates
 from sscl_plugin_active.committee import QueryByCommittee, kl_disagreement, vote_entropy
 from sscl_plugin_active.uncertainty import RandomQuery
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from sscl_core import testing
-from sscl_core.query import Candidates
+from sscl_core.api.query import Candidates
 from sscl_plugin_active.committee import QueryByCommittee
 from sscl_plugin_active.uncertainty import Entropy, LeastConfidence, Margin, RandomQuery
 

@@ -5,8 +5,8 @@ import torch
 from torchvision.ops import SqueezeExcitation
 
 from sscl_core import ClassifierModel, SsclError
-from sscl_core.components import build
-from sscl_core.registry import load_registry
+from sscl_core.api.components import build
+from sscl_core.plugins.registry import load_registry
 from sscl_plugin_backbones.attention_resnet import CBAMResNet18, SENet18
 from sscl_plugin_backbones.blocks import ChannelGate, SpatialGate
 from sscl_plugin_backbones.catalog import BACKBONES

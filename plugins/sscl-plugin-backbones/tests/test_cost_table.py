@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from sscl_core.cost import format_macs
+from sscl_core.run.cost import format_macs
 from sscl_plugin_backbones.catalog import BACKBONES
 from sscl_plugin_backbones.cost_table import measured_rows
 

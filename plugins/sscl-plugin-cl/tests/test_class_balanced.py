@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sscl_core.slot_pool import SlotPool
+from sscl_core.library.slot_pool import SlotPool
 from sscl_plugin_cl.class_balanced import ClassBalancedPool
 from sscl_plugin_cl.reservoir import ReservoirPool
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from sscl_core.config import load_config
-from sscl_core.registry import load_registry
-from sscl_core.trainer import Trainer
+from sscl_core.config.run_config import load_config
+from sscl_core.plugins.registry import load_registry
+from sscl_core.run.trainer import Trainer
 
 RUNS = {
     "finetune": [],

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from sscl_core import Backbone, Callback, SsclError, component, hookimpl, param, testing
-from sscl_core.resolve import resolve_components
+from sscl_core.run.resolve import resolve_components
 from sscl_plugin_cl.pnn import ProgressiveNeuralNetworks
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sscl_core import SsclError
-from sscl_core.components import describe_fields
-from sscl_core.registry import Registry, load_registry
+from sscl_core.api.components import describe_fields
+from sscl_core.plugins.registry import Registry, load_registry
 from sscl_plugin_datasets import plugin
 
 NAMES = {"digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "tinyimagenet"}

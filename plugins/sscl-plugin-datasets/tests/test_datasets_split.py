@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sscl_core import SsclError, component
-from sscl_core.components import build
+from sscl_core.api.components import build
 from sscl_plugin_datasets.split import RawData, SplitSemiDataset
 
 CLASSES = 6

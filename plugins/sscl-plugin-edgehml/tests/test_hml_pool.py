@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sscl_core import testing
-from sscl_core.checkpoint import read_manifest
+from sscl_core.run.checkpoint import read_manifest
+from sscl_core.run.trainer import Trainer
 from sscl_core.testing import check_memory_pool
-from sscl_core.trainer import Trainer
 from sscl_plugin_edgehml.hml_pool import HierarchicalMemoryPool
 from sscl_plugin_edgehml.method import EdgeHML
 

@@ -11,8 +11,8 @@ import torch
 
 from sscl_core import Callback, component, hookimpl
 from sscl_core.cli import main
-from sscl_core.config import load_config
-from sscl_core.registry import load_registry
+from sscl_core.config.run_config import load_config
+from sscl_core.plugins.registry import load_registry
 from sscl_core.testing import check_method, check_resume
 from sscl_plugin_edgehml.hml_pool import HierarchicalMemoryPool
 from sscl_plugin_edgehml.method import EdgeHML
@@ -98,7 +98,7 @@ def digits_run(tmp_path, overrides=(), callbacks=()):
 
 
 def test_no_strong_view_forward_and_no_unlabeled_gradient_during_the_warmup(tmp_path):
-    from sscl_core.trainer import Trainer
+    from sscl_core.run.trainer import Trainer
 
     registry, config = digits_run(
         tmp_path, ["method.warmup=0.5", "method.harvest_every=3", "method.threshold=0.5"], [ForwardProbe]
@@ -119,7 +119,7 @@ def test_no_strong_view_forward_and_no_unlabeled_gradient_during_the_warmup(tmp_
 
 
 def test_harvest_keeps_confident_pseudo_labels_of_the_task_classes_and_the_redraw_fills_the_ram_budget(tmp_path):
-    from sscl_core.trainer import Trainer
+    from sscl_core.run.trainer import Trainer
 
     registry, config = digits_run(tmp_path, ["method.threshold=0.6", "memory_pool.size=60"], [PoolProbe])
     result = Trainer(config, registry).run()
@@ -136,7 +136,7 @@ def test_harvest_keeps_confident_pseudo_labels_of_the_task_classes_and_the_redra
 
 
 def test_pseudo_label_replay_off_means_no_harvest_and_no_pool_disk(tmp_path):
-    from sscl_core.trainer import Trainer
+    from sscl_core.run.trainer import Trainer
 
     registry, config = digits_run(
         tmp_path, ["method.lambda_unsup_replay=0", "method.warmup=0.5"], [ForwardProbe, PoolProbe]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from sscl_core import Callback, component, hookimpl, param
-from sscl_core.config import load_config
-from sscl_core.registry import load_registry
+from sscl_core.config.run_config import load_config
+from sscl_core.plugins.registry import load_registry
+from sscl_core.run.trainer import Trainer
 from sscl_core.testing import KillAt, SimulatedKill
-from sscl_core.trainer import Trainer
 
 ITERS = 6
 """Iterations per task of the digits runs."""

@@ -13,8 +13,8 @@ import pytest
 
 from sscl_core import SsclError, cli
 from sscl_core.classification.accuracy import PROTOCOLS
-from sscl_core.registry import load_registry
-from sscl_core.trainer import Trainer
+from sscl_core.plugins.registry import load_registry
+from sscl_core.run.trainer import Trainer
 from sscl_plugin_loggers.csv_logger import ACCURACY_HEADER, LOSSES_HEADER, CsvLogger
 from sscl_plugin_loggers.schedule import iteration_due, logged_iterations
 

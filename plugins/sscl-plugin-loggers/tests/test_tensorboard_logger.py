@@ -12,7 +12,7 @@ import pytest
 
 from sscl_core import cli
 from sscl_core.classification.accuracy import PROTOCOLS
-from sscl_core.trainer import Trainer
+from sscl_core.run.trainer import Trainer
 from sscl_plugin_loggers.schedule import iteration_due
 from sscl_plugin_loggers.tensorboard_logger import MISSING_PACKAGE
 

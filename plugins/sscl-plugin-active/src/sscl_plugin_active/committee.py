@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sscl_core import QueryStrategy, component, param
-from sscl_core.components import one_of
-from sscl_core.query import Candidates
+from sscl_core.api.components import one_of
+from sscl_core.api.query import Candidates
 from sscl_plugin_active.ranking import rank
 
 DISAGREEMENTS = ("kl", "vote-entropy")

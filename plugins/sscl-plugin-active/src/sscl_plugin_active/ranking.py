@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sscl_core.query import Candidates
+from sscl_core.api.query import Candidates
 
 TIE_DECIMALS = 6
 """Scores equal to this many decimals are ties (rows that are permutations of each other then tie exactly,

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from sscl_core import QueryStrategy, component
-from sscl_core.query import Candidates
+from sscl_core.api.query import Candidates
 from sscl_plugin_active.ranking import rank
 
 

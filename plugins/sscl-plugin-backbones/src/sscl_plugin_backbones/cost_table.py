@@ -6,7 +6,7 @@ The numbers come from the core's ``sscl_core.cost.backbone_costs``, as ``sscl de
 
 from __future__ import annotations
 
-from sscl_core.cost import backbone_costs, format_macs
+from sscl_core.run.cost import backbone_costs, format_macs
 from sscl_plugin_backbones.catalog import BACKBONES
 
 TABLE_SHAPE: tuple[int, int, int] = (3, 32, 32)

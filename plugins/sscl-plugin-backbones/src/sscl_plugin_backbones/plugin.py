@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sscl_core import hookimpl
-from sscl_core.hookspecs import Register
+from sscl_core.api.hookspecs import Register
 from sscl_plugin_backbones.catalog import BACKBONES
 
 

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from sscl_core import component
-from sscl_core.slot_pool import SlotPool
+from sscl_core.library.slot_pool import SlotPool
 
 
 @component

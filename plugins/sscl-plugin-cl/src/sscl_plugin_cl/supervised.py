@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sscl_core import Method, RunContext, SemiBatch, component, param
-from sscl_core.components import one_of
+from sscl_core.api.components import one_of
 
 
 def task_class_mask(task_ids: Tensor, ctx: RunContext) -> Tensor:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sscl_core import hookimpl
-from sscl_core.hookspecs import Register
+from sscl_core.api.hookspecs import Register
 from sscl_plugin_datasets.cifar import Cifar10, Cifar100
 from sscl_plugin_datasets.digits import Digits
 from sscl_plugin_datasets.mnist import FashionMnist, Mnist

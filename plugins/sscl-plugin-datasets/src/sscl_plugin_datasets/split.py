@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from sscl_core import Dataset, SsclError, Task, TaskStream, component, param
-from sscl_core.components import close_match
+from sscl_core.api.components import close_match
 from sscl_plugin_datasets.augment import ImageTransforms
 
 CLASS_ORDERS = ("random", "natural")

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sscl_core.memory import Samples
-from sscl_core.rundir import atomic_file
-from sscl_core.slot_pool import reservoir_slot
+from sscl_core.api.memory import Samples
+from sscl_core.library.slot_pool import reservoir_slot
+from sscl_core.run.rundir import atomic_file
 
 IN_BUFFER = -1
 """Shard id of a slot whose image still waits in the RAM buffer."""

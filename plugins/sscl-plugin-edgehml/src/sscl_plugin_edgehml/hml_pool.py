@@ -19,8 +19,8 @@ import torch
 from torch import Tensor
 
 from sscl_core import component, hookimpl, param
-from sscl_core.memory import MemoryPool, Samples
-from sscl_core.slot_pool import SlotPool, reservoir_slot
+from sscl_core.api.memory import MemoryPool, Samples
+from sscl_core.library.slot_pool import SlotPool, reservoir_slot
 from sscl_plugin_edgehml.disk_store import DiskStore
 
 SAMPLE_KEYS = ("x", "y", "task_id", "index")

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sscl_core import Method, RunContext, SemiBatch, SsclError, component, hookimpl, param
-from sscl_core.pseudo_labels import confident_pseudo_labels, masked_mean, predict_without_grad
+from sscl_core.library.pseudo_labels import confident_pseudo_labels, masked_mean, predict_without_grad
 from sscl_plugin_edgehml.hml_pool import HierarchicalMemoryPool
 
 _non_negative = attrs.validators.ge(0.0)

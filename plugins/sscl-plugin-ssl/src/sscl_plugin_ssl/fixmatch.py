@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sscl_core import RunContext, SemiBatch, UnlabeledLoss, component, param
-from sscl_core.pseudo_labels import confident_pseudo_labels, masked_mean, predict_without_grad
+from sscl_core.library.pseudo_labels import confident_pseudo_labels, masked_mean, predict_without_grad
 
 
 def _confidence_level(_instance: Any, attribute: Any, value: float) -> None:

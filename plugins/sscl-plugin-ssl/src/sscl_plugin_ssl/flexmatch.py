@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from sscl_core import RunContext, SemiBatch, Task, component, hookimpl, param
-from sscl_core.components import one_of
+from sscl_core.api.components import one_of
 from sscl_plugin_ssl.fixmatch import FixMatch
 
 MAPPINGS: dict[str, Callable[[Tensor], Tensor]] = {

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sscl_core import RunContext, SemiBatch, UnlabeledLoss, component, param
-from sscl_core.pseudo_labels import predict_without_grad
+from sscl_core.library.pseudo_labels import predict_without_grad
 from sscl_plugin_ssl.targets import sharpen
 
 _INHERITED = attrs.fields_dict(UnlabeledLoss)

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sscl_core import RunContext, SemiBatch, UnlabeledLoss, component, hookimpl, param
-from sscl_core.components import one_of
-from sscl_core.pseudo_labels import confident_pseudo_labels, masked_mean
+from sscl_core.api.components import one_of
+from sscl_core.library.pseudo_labels import confident_pseudo_labels, masked_mean
 
 TSA_SCHEDULES: dict[str, Callable[[float], float]] = {
     "linear": lambda t: t,

@@ -1,0 +1,1 @@
+"""The plugin author's API: the component interfaces, the run context, tasks and batches, the hook specs."""

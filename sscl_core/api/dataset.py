@@ -1,0 +1,31 @@
+"""The dataset interface: a component that builds a task stream."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sscl_core.api.components import component, one_of, param
+from sscl_core.api.task import SCENARIOS, TaskStream
+
+
+@component
+class Dataset:
+    """Base class of dataset components: ``build_stream(seed)`` returns the run's :class:`TaskStream`.
+
+    The scenario is a field of every dataset, and ``problem`` (the kind of learning problem: classification,
+    detection, ...) a class attribute, so the run can check the method's compatibility before any data is
+    loaded. ``default_model`` and ``default_evaluator`` are the model and evaluator components a run uses when
+    its config names none.
+    """
+
+    name: ClassVar[str]
+    problem: ClassVar[str] = "classification"
+    default_model: ClassVar[dict[str, Any]] = {"name": "classifier"}
+    default_evaluator: ClassVar[dict[str, Any]] = {"name": "accuracy"}
+    scenario: str = param(
+        "task-il", help="continual scenario: task-il, class-il or domain-il", validator=one_of(*SCENARIOS)
+    )
+
+    def build_stream(self, seed: int) -> TaskStream:
+        """Load the data and split it into tasks; ``seed`` fixes class order and label choices."""
+        raise NotImplementedError

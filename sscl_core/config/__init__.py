@@ -1,0 +1,1 @@
+"""Configuration: YAML and --set overrides into a validated RunConfig."""

@@ -1,0 +1,1 @@
+"""Helpers that several plugins share (slot storage, pseudo-labels, ...), built on the API only."""

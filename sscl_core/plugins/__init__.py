@@ -1,0 +1,1 @@
+"""The plugin system: loading entry points, the component registries, lifecycle members, error attribution."""

@@ -1,0 +1,165 @@
+"""Component registries, one per kind, filled by the plugins' registration hooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from sscl_core.api.backbone import Backbone
+from sscl_core.api.callback import Callback
+from sscl_core.api.components import build, close_match, hyperparameter_fields
+from sscl_core.api.dataset import Dataset
+from sscl_core.api.errors import SsclError
+from sscl_core.api.evaluator import Evaluator
+from sscl_core.api.memory import MemoryPool
+from sscl_core.api.method import Method
+from sscl_core.api.model import Model
+from sscl_core.api.query import QueryStrategy
+from sscl_core.api.unlabeled import UnlabeledLoss
+from sscl_core.plugins.loading import PluginInfo, load_plugins
+
+KINDS: dict[str, tuple[str, type]] = {
+    "dataset": ("register_datasets", Dataset),
+    "backbone": ("register_backbones", Backbone),
+    "method": ("register_methods", Method),
+    "unlabeled_loss": ("register_unlabeled_losses", UnlabeledLoss),
+    "memory_pool": ("register_memory_pools", MemoryPool),
+    "query_strategy": ("register_query_strategies", QueryStrategy),
+    "callback": ("register_callbacks", Callback),
+    "model": ("register_models", Model),
+    "evaluator": ("register_evaluators", Evaluator),
+}
+"""Each kind of component: its registration hook and the base class its components subclass."""
+
+
+def kind_of(text: str) -> str:
+    """Resolve a kind as users type it (``method``, ``methods``, ``memory-pool``...)."""
+    key = text.strip().lower().replace("-", "_")
+    for kind in KINDS:
+        if key in (kind, kind + "s", kind + "es", kind.replace("_y", "_ie") + "s"):
+            return kind
+    raise SsclError(f"unknown component kind '{text}' (kinds: {', '.join(KINDS)}){close_match(key, KINDS)}")
+
+
+@attrs.define
+class Entry:
+    """A registered component class and the distribution that registered it."""
+
+    cls: type
+    distribution: str
+
+
+@attrs.define
+class Registry:
+    """Registered components by kind and name, plus the plugins that failed to load."""
+
+    components: dict[str, dict[str, Entry]] = attrs.field(factory=lambda: {kind: {} for kind in KINDS})
+    plugins: list[PluginInfo] = attrs.field(factory=list)
+    presets: dict[str, tuple[Path, str]] = attrs.field(factory=dict)
+
+    def add_preset(self, path: Path, distribution: str) -> None:
+        """Register the YAML config file ``path`` as the preset named by its stem; a name taken is an error."""
+        path = Path(path)
+        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+            raise SsclError(f"{distribution}: preset {path} is not a YAML file (.yaml) that exists")
+        taken = self.presets.get(path.stem)
+        if taken is not None and taken[0] != path:
+            raise SsclError(
+                f"preset '{path.stem}' is registered by both {taken[1]} and {distribution}: "
+                "uninstall one, or load only one with SSCL_LOAD_PLUGINS"
+            )
+        self.presets[path.stem] = (path, distribution)
+
+    def preset(self, name: str) -> Path:
+        """The config file of preset ``name``, or one clear error with the close match."""
+        if name in self.presets:
+            return self.presets[name][0]
+        known = sorted(self.presets)
+        raise SsclError(
+            f"'{name}' is neither a config file nor an installed preset (presets: {', '.join(known) or 'none'})"
+            f"{close_match(name, known)}"
+        )
+
+    def add(self, kind: str, cls: type, distribution: str) -> None:
+        """Register ``cls`` under its ``name``; a name taken by another distribution is an error."""
+        base = KINDS[kind][1]
+        name = getattr(cls, "name", None)
+        if not isinstance(cls, type) or not issubclass(cls, base):
+            raise SsclError(f"{distribution}: {cls!r} is not a {kind} component (a subclass of {base.__name__})")
+        if not isinstance(name, str) or not name:
+            raise SsclError(f"{distribution}: {kind} component {cls.__name__} has no 'name' class attribute")
+        try:
+            hyperparameter_fields(cls)
+        except (TypeError, ValueError) as error:
+            raise SsclError(f"{distribution}: {kind} '{name}' has fields sscl cannot read ({error})") from None
+        taken = self.components[kind].get(name)
+        if taken is not None and taken.cls is not cls:
+            raise SsclError(
+                f"{kind} '{name}' is registered by both {taken.distribution} and {distribution}: "
+                "uninstall one, or load only one with SSCL_LOAD_PLUGINS"
+            )
+        self.components[kind][name] = Entry(cls, distribution)
+
+    def names(self, kind: str) -> list[str]:
+        """Registered names of one kind, sorted."""
+        return sorted(self.components[kind])
+
+    def get(self, kind: str, name: str) -> type:
+        """The component class ``name`` of ``kind``, or one clear error (with a close match and broken plugins)."""
+        entry = self.components[kind].get(name)
+        if entry is not None:
+            return entry.cls
+        known = self.names(kind)
+        message = f"unknown {kind} '{name}' (installed: {', '.join(known) or 'none'}){close_match(name, known)}"
+        broken = [f"{p.distribution} failed to load ({p.error})" for p in self.plugins if p.error]
+        if broken:
+            message += "; " + "; ".join(broken)
+        raise SsclError(message)
+
+    def distribution_of(self, kind: str, name: str) -> str:
+        """The distribution that registered a component."""
+        return self.components[kind][name].distribution
+
+    def create(self, kind: str, spec: dict[str, Any]) -> Any:
+        """Build a component from a config spec ``{"name": ..., **hyperparameters}``."""
+        params = dict(spec)
+        name = params.pop("name")
+        return build(self.get(kind, name), params, f"{kind} '{name}'")
+
+
+CORE_PROTOCOLS = Path(__file__).parent.parent / "protocols"
+"""The benchmark protocols the core ships (docs/benchmarks.md), registered as presets of sscl-core."""
+
+
+def load_registry() -> Registry:
+    """Load every allowed plugin and collect its components, and the presets of the core and the plugins."""
+    pm, infos = load_plugins()
+    registry = Registry(plugins=infos)
+    for path in sorted(CORE_PROTOCOLS.glob("*.yaml")):
+        registry.add_preset(path, "sscl-core")
+    by_name = {f"{p.distribution}:{p.entry_point}": p for p in infos}
+    for kind, (hook_name, _base) in KINDS.items():
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            info = by_name[impl.plugin_name]
+
+            def register(cls: type, kind: str = kind, info: PluginInfo = info) -> None:
+                registry.add(kind, cls, info.distribution)
+                info.components.setdefault(kind, []).append(cls.name)
+
+            try:
+                impl.function(register=register)
+            except SsclError:
+                raise
+            except Exception as error:  # a broken plugin must not break the others
+                info.error = f"{hook_name} raised {type(error).__name__}: {error}"
+    for impl in pm.hook.register_presets.get_hookimpls():
+        info = by_name[impl.plugin_name]
+        try:
+            impl.function(register=lambda path, info=info: registry.add_preset(path, info.distribution))
+        except SsclError as error:
+            info.error = str(error)
+        except Exception as error:  # a broken plugin must not break the others
+            info.error = f"register_presets raised {type(error).__name__}: {error}"
+    return registry

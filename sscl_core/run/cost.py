@@ -1,0 +1,102 @@
+"""Parameter count and multiply-accumulates of a network, measured with torch's own FLOP counter.
+
+Any backbone gets its cost for free: ``sscl describe backbone NAME`` and every run's ``metrics.json`` call
+:func:`model_cost` on the model the trainer builds (backbone plus linear head).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from sscl_core.api.backbone import Backbone, count_parameters
+from sscl_core.api.errors import SsclError
+from sscl_core.classification.model import ClassifierModel
+
+STANDARD_INPUT_SHAPES: tuple[tuple[int, int, int], ...] = ((1, 8, 8), (1, 28, 28), (3, 32, 32), (3, 64, 64))
+"""Input shapes (C, H, W) of the protocols' datasets: digits, (Fashion-)MNIST, CIFAR, TinyImageNet."""
+
+
+def model_cost(module: nn.Module, input_shape: tuple[int, int, int]) -> dict[str, int]:
+    """``{"parameters": ..., "macs": ...}`` of ``module`` for one image of ``input_shape`` (C, H, W).
+
+    MACs are half the FLOPs that ``torch.utils.flop_counter.FlopCounterMode`` counts for one forward pass
+    (convolutions and matrix products; normalization, activations and pooling count as zero). The pass runs
+    on the module's device and dtype, in eval mode, without gradients and under a forked RNG, so it changes
+    neither the training mode of the module or any submodule (a frozen part stays in eval mode) nor any
+    random stream.
+    """
+    parameters = count_parameters(module)
+    first = next(module.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    images = torch.zeros((1, *input_shape), device=device, dtype=dtype)
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        with (
+            torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
+            torch.no_grad(),
+            FlopCounterMode(display=False) as counter,
+        ):
+            module(images)
+    finally:
+        for submodule, training in modes:
+            submodule.training = training
+    return {"parameters": int(parameters), "macs": int(counter.get_total_flops()) // 2}
+
+
+def backbone_costs(
+    backbone: Backbone, input_shapes: Iterable[tuple[int, int, int]], num_classes: int
+) -> list[dict[str, Any]]:
+    """The cost of ``backbone`` with a linear head over ``num_classes`` classes at each input shape.
+
+    One row per shape: ``input_shape`` and either ``parameters``, ``macs`` and ``out_features``, or
+    ``refused`` holding the backbone's own message for a shape it does not support. The network is built on
+    PyTorch's meta device (shapes without storage or arithmetic), so even large networks are measured at once;
+    the counts equal those on a real device. A backbone whose ``build`` cannot run there is built on the CPU.
+    """
+    rows: list[dict[str, Any]] = []
+    for shape in input_shapes:
+        try:
+            model = _build_classifier(backbone, shape, num_classes)
+        except SsclError as error:
+            rows.append({"input_shape": shape, "refused": str(error)})
+            continue
+        measured = model_cost(model, shape)
+        rows.append({"input_shape": shape, **measured, "out_features": int(model.backbone.out_features)})
+    return rows
+
+
+def _build_classifier(backbone: Backbone, shape: tuple[int, int, int], num_classes: int) -> ClassifierModel:
+    try:
+        with torch.device("meta"):
+            return ClassifierModel(backbone.build(shape), num_classes)
+    except (RuntimeError, NotImplementedError):
+        return ClassifierModel(backbone.build(shape), num_classes)
+
+
+def parse_input_shape(text: str) -> tuple[int, int, int]:
+    """``"3x32x32"`` (or ``"3,32,32"``) as ``(3, 32, 32)``; anything else is a one-line ``SsclError``."""
+    parts = [p for p in re.split(r"[x,\s]+", text.strip().lower()) if p]
+    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise SsclError(
+            f"--input-shape: expected CHANNELSxHEIGHTxWIDTH of positive integers, e.g. 3x32x32, got {text!r}"
+        )
+    channels, height, width = (int(p) for p in parts)
+    return channels, height, width
+
+
+def format_shape(input_shape: tuple[int, int, int]) -> str:
+    """``(3, 32, 32)`` as ``3x32x32``."""
+    return "x".join(str(v) for v in input_shape)
+
+
+def format_macs(macs: int) -> str:
+    """MACs in millions with one decimal, e.g. ``555.4 M``."""
+    return f"{macs / 1e6:.1f} M"

@@ -1,0 +1,86 @@
+"""Resuming a run: which run directories qualify, and why the config must be the one the run started with.
+
+A config is compared by the sha256 of its resolved form (every component with all its hyperparameters),
+leaving out the keys that only say where the run directory lives (``output_dir``, ``run_name``). A resume
+whose config differs is refused with the keys that differ, since its results would mix two experiments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+from sscl_core.api.errors import SsclError
+from sscl_core.run.rundir import CONFIG_FILE
+
+LOCATION_KEYS = ("output_dir", "run_name")
+"""Config keys that name where a run directory is, not what the run does; a resume may differ in them."""
+
+SHOWN_DIFFERENCES = 4
+"""How many differing keys a refusal lists by name."""
+
+
+def comparable(resolved: dict[str, Any]) -> dict[str, Any]:
+    """The resolved config without :data:`LOCATION_KEYS`."""
+    return {key: value for key, value in resolved.items() if key not in LOCATION_KEYS}
+
+
+def config_sha256(resolved: dict[str, Any]) -> str:
+    """The sha256 (hex) of a resolved config's canonical JSON, location keys left out."""
+    text = json.dumps(comparable(resolved), sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as ``{"a.b": value}``; lists and other values stay whole."""
+    if not isinstance(data, dict):
+        return {prefix: data}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def config_differences(run: dict[str, Any], given: dict[str, Any]) -> list[str]:
+    """The keys in which two resolved configs differ, each as ``key (run: X, given: Y)``."""
+    a, b = flatten(comparable(run)), flatten(comparable(given))
+    missing = object()
+    out = []
+    for key in sorted(a.keys() | b.keys()):
+        old, new = a.get(key, missing), b.get(key, missing)
+        if old != new:
+            show_old = "unset" if old is missing else repr(old)
+            show_new = "unset" if new is missing else repr(new)
+            out.append(f"{key} (run: {show_old}, given: {show_new})")
+    return out
+
+
+def check_same_config(run_dir: Path, run: dict[str, Any], given: dict[str, Any]) -> None:
+    """Refuse, in one line naming the differing keys, a resume whose resolved config differs from the run's."""
+    if config_sha256(run) == config_sha256(given):
+        return
+    diffs = config_differences(run, given)
+    shown = ", ".join(diffs[:SHOWN_DIFFERENCES])
+    more = f" and {len(diffs) - SHOWN_DIFFERENCES} more" if len(diffs) > SHOWN_DIFFERENCES else ""
+    raise SsclError(
+        f"--resume {run_dir}: the config differs from the run's in {shown}{more}: resume with the run's own config "
+        "(no CONFIG, --set or component options), or start a new run"
+    )
+
+
+def resume_command(run_dir: Path) -> str:
+    """The command that resumes ``run_dir``, quoted for a shell."""
+    return f"sscl run --resume {shlex.quote(str(run_dir))}"
+
+
+def check_run_dir(path: str | Path) -> Path:
+    """The run directory to resume; refused unless it exists and holds the config.yaml of a run."""
+    run_dir = Path(path)
+    if "\0" in str(run_dir) or not run_dir.is_dir():
+        raise SsclError(f"--resume {run_dir}: no such run directory")
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise SsclError(f"--resume {run_dir}: not an sscl run directory (it has no {CONFIG_FILE})")
+    return run_dir
