@@ -18,6 +18,7 @@ import attrs
 from torch import Tensor
 
 from sscl_core.api.components import component, one_of, param
+from sscl_core.api.validators import fraction
 
 if TYPE_CHECKING:
     from sscl_core.api.batch import SemiBatch
@@ -43,11 +44,6 @@ def ramp_factor(shape: str, progress: float) -> float:
     raise ValueError(f"unknown ramp shape {shape!r} (shapes: {', '.join(RAMP_SHAPES)})")
 
 
-def _fraction(_instance: Any, attribute: Any, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{attribute.name} must be a fraction of a task between 0 and 1, got {value!r}")
-
-
 @component
 class UnlabeledLoss:
     """Base class of unlabeled-loss components (FixMatch, UDA, ...), composable with any method.
@@ -65,12 +61,12 @@ class UnlabeledLoss:
     warmup: float = param(
         0.0,
         help="fraction of each task trained without the unlabeled loss (its views are not loaded)",
-        validator=_fraction,
+        validator=fraction,
     )
     ramp: float = param(
         0.0,
         help="fraction of each task, after the warm-up, over which the weight rises to its full value",
-        validator=_fraction,
+        validator=fraction,
     )
     ramp_shape: str = param(
         "linear", help="shape of the ramp: linear, cosine or sigmoid", validator=one_of(*RAMP_SHAPES)

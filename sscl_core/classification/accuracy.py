@@ -15,6 +15,7 @@ from sscl_core.api.evaluator import Evaluator
 from sscl_core.api.method import Method
 from sscl_core.classification import PROBLEM
 from sscl_core.classification.model import masked_logits
+from sscl_core.library.batches import test_views
 
 PROTOCOLS = ("task-il", "class-il")
 """The two accuracy protocols, the metrics of the ``accuracy`` evaluator."""
@@ -35,14 +36,12 @@ class Accuracy(Evaluator):
         """Accuracy on the test data of every task up to ``ctx.task_index``, per protocol."""
         ctx.model.eval()
         seen = ctx.seen_classes()
-        size = ctx.config.train.eval_batch_size
         result: dict[str, list[float]] = {p: [] for p in PROTOCOLS}
         uses_task_id = type(ctx.method).eval_logits is not Method.eval_logits
         for task in ctx.stream.tasks[: ctx.task_index + 1]:
             correct = {p: 0 for p in PROTOCOLS}
-            for start in range(0, len(task.test_y), size):
-                x = ctx.stream.transforms.test(task.test_x[start : start + size].to(ctx.device))
-                y = task.test_y[start : start + size].to(ctx.device)
+            for rows, x in test_views(ctx, task.test_x):
+                y = task.test_y[rows].to(ctx.device)
                 class_logits = ctx.method.eval_logits(x, None, ctx)
                 task_logits = ctx.method.eval_logits(x, task.id, ctx) if uses_task_id else class_logits
                 correct["task-il"] += int((masked_logits(task_logits, task.classes).argmax(1) == y).sum())

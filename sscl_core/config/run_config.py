@@ -10,7 +10,6 @@ hyperparameters are checked against the component's fields when the run resolves
 from __future__ import annotations
 
 import copy
-import math
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import yaml
 
 from sscl_core.api.components import build, hyperparameters, one_of, param
 from sscl_core.api.errors import SsclError
+from sscl_core.api.validators import non_negative, positive
 
 COMPONENT_SECTIONS = ("dataset", "backbone", "model", "evaluator", "method", "unlabeled", "memory_pool")
 OPTIONAL_NAME_SECTIONS = ("model", "evaluator", "memory_pool", "unlabeled")
@@ -33,16 +33,6 @@ MAX_SEED = 2**63 - 1
 """Largest seed torch's generators accept as a signed 64-bit number."""
 
 
-def _positive(_instance: Any, attribute: Any, value: Any) -> None:
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
-
-
-def _non_negative(_instance: Any, attribute: Any, value: Any) -> None:
-    if not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
-
-
 MAX_BATCH = 65536
 """Largest labeled batch, unlabeled batch (batch_size * uratio) and evaluation batch a config may ask for."""
 
@@ -54,7 +44,7 @@ def _batch(_instance: Any, attribute: Any, value: int) -> None:
 
 def _optional_positive(instance: Any, attribute: Any, value: Any) -> None:
     if value is not None:
-        _positive(instance, attribute, value)
+        positive(instance, attribute, value)
 
 
 def _seed(_instance: Any, attribute: Any, value: int) -> None:
@@ -76,27 +66,27 @@ def _fractions(_instance: Any, attribute: Any, value: Any) -> None:
 class TrainConfig:
     """The training schedule, shared by every method: iterations, batch shape and optimizer."""
 
-    iters_per_task: int = param(200, help="training iterations per task", validator=_positive)
+    iters_per_task: int = param(200, help="training iterations per task", validator=positive)
     batch_size: int = param(8, help="labeled samples per iteration (B)", validator=_batch)
-    uratio: int = param(7, help="unlabeled samples per labeled sample in a batch (mu)", validator=_positive)
+    uratio: int = param(7, help="unlabeled samples per labeled sample in a batch (mu)", validator=positive)
     optimizer: str = param("sgd", help="optimizer: sgd, adam or adamw (torch.optim)", validator=one_of(*OPTIMIZERS))
-    lr: float = param(0.03, help="learning rate", validator=_positive)
-    momentum: float = param(0.9, help="SGD momentum (sgd only)", validator=_non_negative)
-    weight_decay: float = param(5e-4, help="weight decay", validator=_non_negative)
+    lr: float = param(0.03, help="learning rate", validator=positive)
+    momentum: float = param(0.9, help="SGD momentum (sgd only)", validator=non_negative)
+    weight_decay: float = param(5e-4, help="weight decay", validator=non_negative)
     lr_milestones: list[float] = param(
         [0.8, 0.9],
         help="fractions of each task where the learning rate is multiplied by lr_gamma",
         validator=_fractions,
     )
-    lr_gamma: float = param(0.1, help="learning-rate factor at each milestone", validator=_positive)
+    lr_gamma: float = param(0.1, help="learning-rate factor at each milestone", validator=positive)
     grad_clip_norm: float | None = param(
         None, help="clip the gradient norm to this value (null: no clipping)", validator=_optional_positive
     )
     virtual_epoch_iters: int = param(
-        100, help="iterations per virtual epoch (before_epoch/after_epoch)", validator=_positive
+        100, help="iterations per virtual epoch (before_epoch/after_epoch)", validator=positive
     )
     eval_batch_size: int = param(512, help="batch size of evaluation", validator=_batch)
-    log_every: int = param(50, help="write losses to events.jsonl every this many iterations", validator=_positive)
+    log_every: int = param(50, help="write losses to events.jsonl every this many iterations", validator=positive)
 
     def __attrs_post_init__(self) -> None:
         if self.batch_size * self.uratio > MAX_BATCH:

@@ -33,6 +33,7 @@ from sscl_core.api.components import build, hyperparameters, param
 from sscl_core.api.errors import SsclError
 from sscl_core.api.hookspecs import hookimpl
 from sscl_core.api.query import Candidates, QueryStrategy
+from sscl_core.library.batches import test_views
 
 if TYPE_CHECKING:
     from sscl_core.api.context import RunContext
@@ -201,14 +202,13 @@ def score_pool(ctx: RunContext, task: Task, columns: list[int], with_features: b
     Runs in eval mode, batched by ``train.eval_batch_size``, under no_grad; logits come from the method's
     ``eval_logits`` (given the task id in task-IL), as in evaluation. Results are on the CPU.
     """
-    model, size = ctx.model, ctx.config.train.eval_batch_size
+    model = ctx.model
     was_training = model.training
     model.eval()
     task_id = None if ctx.stream.scenario == "class-il" else task.id
     probs, features = [], []
     try:
-        for start in range(0, len(task), size):
-            x = ctx.stream.transforms.test(task.train_x[start : start + size].to(ctx.device))
+        for _rows, x in test_views(ctx, task.train_x):
             logits = ctx.method.eval_logits(x, task_id, ctx)[:, columns]
             probs.append(torch.softmax(logits.float(), dim=1).cpu())
             if with_features:

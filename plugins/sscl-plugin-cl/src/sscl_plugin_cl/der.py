@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sscl_core import RunContext, SemiBatch, component, param
-from sscl_plugin_cl.replay import draw_replay
+from sscl_core.library.replay import draw_replay
 from sscl_plugin_cl.supervised import SupervisedMethod
 
 
@@ -67,9 +67,7 @@ class DarkExperienceReplayPlusPlus(DarkExperienceReplay):
     def replay_losses(self, ctx: RunContext) -> dict[str, Tensor]:
         """DER's logit matching plus the weighted label cross-entropy on a second replay batch."""
         losses = super().replay_losses(ctx)
-        replay = draw_replay(ctx, self.replay_batch_size)
+        replay = self.replay_loss(ctx, self.replay_batch_size)
         if replay is not None:
-            x, samples = replay
-            y, task_ids = samples["y"].to(ctx.device), samples["task_id"].to(ctx.device)
-            losses["derpp_ce"] = self.beta * self.supervised_loss(ctx.model(x), y, task_ids, ctx)
+            losses["derpp_ce"] = self.beta * replay
         return losses

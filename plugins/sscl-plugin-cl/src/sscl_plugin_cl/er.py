@@ -6,7 +6,6 @@ import attrs
 from torch import Tensor
 
 from sscl_core import ANY_PROBLEM, RunContext, SemiBatch, component, param
-from sscl_plugin_cl.replay import draw_replay
 from sscl_plugin_cl.supervised import SupervisedMethod
 
 
@@ -29,10 +28,8 @@ class ExperienceReplay(SupervisedMethod):
     def forward_train(self, batch: SemiBatch, ctx: RunContext) -> dict[str, Tensor]:
         """Labeled cross-entropy, replay cross-entropy, then the labeled batch goes to the pool."""
         losses = {"ce": self.labeled_loss(ctx.model(batch.x), batch, ctx)}
-        replay = draw_replay(ctx, self.replay_batch_size)
+        replay = self.replay_loss(ctx, self.replay_batch_size)
         if replay is not None:
-            x, samples = replay
-            y, task_ids = samples["y"].to(ctx.device), samples["task_id"].to(ctx.device)
-            losses["replay_ce"] = self.replay_weight * self.supervised_loss(ctx.model(x), y, task_ids, ctx)
+            losses["replay_ce"] = self.replay_weight * replay
         ctx.memory_pool.add(batch.labeled_samples(), ctx.generator)
         return losses

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from sscl_core import Method, RunContext, SemiBatch, component, param
 from sscl_core.api.components import one_of
+from sscl_core.library.replay import draw_replay
 
 
 def task_class_mask(task_ids: Tensor, ctx: RunContext) -> Tensor:
@@ -46,6 +47,16 @@ class SupervisedMethod(Method):
         if self.ce_classes == "task":
             return task_cross_entropy(outputs, y, task_ids, ctx)
         return ctx.model.loss(outputs, y)
+
+    def replay_loss(self, ctx: RunContext, n: int) -> Tensor | None:
+        """The model's loss on up to ``n`` samples replayed from the pool with their stored targets (None while
+        the pool is empty)."""
+        replay = draw_replay(ctx, n)
+        if replay is None:
+            return None
+        x, samples = replay
+        y, task_ids = samples["y"].to(ctx.device), samples["task_id"].to(ctx.device)
+        return self.supervised_loss(ctx.model(x), y, task_ids, ctx)
 
     def labeled_loss(self, logits: Tensor, batch: SemiBatch, ctx: RunContext) -> Tensor:
         """The model's loss on the labeled batch (all of it comes from the current task), weighted by

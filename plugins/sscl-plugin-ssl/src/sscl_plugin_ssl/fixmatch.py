@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch.nn.functional as F
 from torch import Tensor
 
 from sscl_core import RunContext, SemiBatch, UnlabeledLoss, component, param
+from sscl_core.api.validators import probability
 from sscl_core.library.pseudo_labels import confident_pseudo_labels, masked_mean, predict_without_grad
-
-
-def _confidence_level(_instance: Any, attribute: Any, value: float) -> None:
-    if not 0.0 < value <= 1.0:
-        raise ValueError(f"{attribute.name} must be a probability in (0, 1], got {value!r}")
 
 
 def fixmatch_loss(strong_logits: Tensor, pseudo_labels: Tensor, mask: Tensor) -> Tensor:
@@ -40,7 +34,7 @@ class FixMatch(UnlabeledLoss):
     name = "fixmatch"
     views = ("weak", "strong")
     threshold: float = param(
-        0.95, help="confidence a weak-view prediction needs to become a pseudo-label (tau)", validator=_confidence_level
+        0.95, help="confidence a weak-view prediction needs to become a pseudo-label (tau)", validator=probability
     )
 
     def thresholds(self, probs: Tensor, batch: SemiBatch, ctx: RunContext) -> Tensor | float:

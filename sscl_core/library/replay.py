@@ -1,10 +1,12 @@
-"""Drawing a replay batch from the run's memory pool and re-augmenting its stored uint8 images."""
+"""Drawing a replay batch from the run's memory pool and re-augmenting its stored uint8 images (for any method
+that replays: er, der, edgehml, ...)."""
 
 from __future__ import annotations
 
 from torch import Tensor
 
-from sscl_core import RunContext, Samples
+from sscl_core.api.context import RunContext
+from sscl_core.api.memory import Samples
 
 
 def draw_replay(ctx: RunContext, n: int) -> tuple[Tensor, Samples] | None:
