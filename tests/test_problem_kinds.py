@@ -50,7 +50,7 @@ def test_finetune_and_er_train_on_a_regression_stream(cli, tmp_path, method):
     assert [len([v for v in row if v is not None]) for row in matrix] == [1, 2, 3]
     assert all(v < 0 for row in matrix for v in row if v is not None)
     assert set(metrics["summary"]) == {"neg-mse"} and "accuracy" not in metrics
-    assert metrics["model"]["name"] == "regressor"
+    assert (metrics["problem"], metrics["model_component"]) == ("regression", "regressor")
     assert "neg-mse: mean average regression" in out
     config = (tmp_path / "runs" / method / "config.yaml").read_text()
     assert "model:\n  name: regressor" in config and "evaluator:\n  name: negative-mse" in config

@@ -18,7 +18,7 @@ from sscl_core.api.method import Method
 from sscl_core.api.model import Model
 from sscl_core.api.query import QueryStrategy
 from sscl_core.api.unlabeled import UnlabeledLoss
-from sscl_core.plugins.loading import PluginInfo, load_plugins
+from sscl_core.plugins.loading import CORE_DISTRIBUTION, PluginInfo, load_plugins
 
 KINDS: dict[str, tuple[str, type]] = {
     "dataset": ("register_datasets", Dataset),
@@ -57,6 +57,7 @@ class Registry:
 
     components: dict[str, dict[str, Entry]] = attrs.field(factory=lambda: {kind: {} for kind in KINDS})
     plugins: list[PluginInfo] = attrs.field(factory=list)
+    """The installed plugin distributions' entry points (the core's built-in problem kinds are not listed)."""
     presets: dict[str, tuple[Path, str]] = attrs.field(factory=dict)
 
     def add_preset(self, path: Path, distribution: str) -> None:
@@ -136,7 +137,7 @@ CORE_PROTOCOLS = Path(__file__).parent.parent / "protocols"
 def load_registry() -> Registry:
     """Load every allowed plugin and collect its components, and the presets of the core and the plugins."""
     pm, infos = load_plugins()
-    registry = Registry(plugins=infos)
+    registry = Registry(plugins=[p for p in infos if p.distribution != CORE_DISTRIBUTION])
     for path in sorted(CORE_PROTOCOLS.glob("*.yaml")):
         registry.add_preset(path, "sscl-core")
     by_name = {f"{p.distribution}:{p.entry_point}": p for p in infos}

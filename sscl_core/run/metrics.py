@@ -68,6 +68,8 @@ def run_metrics(components: Components, ctx: RunContext, progress: Progress) -> 
         "method": components.method_label(),
         "dataset": type(components.dataset).name,
         "backbone": type(backbone).name if backbone is not None else None,
+        "problem": type(components.dataset).problem,
+        "model_component": type(components.model).name,
         "scenario": ctx.stream.scenario,
         "seed": ctx.config.seed,
         "tasks_done": progress.tasks_done,
@@ -87,10 +89,6 @@ def run_metrics(components: Components, ctx: RunContext, progress: Progress) -> 
             "pool_ram_bytes": pool.ram_bytes() if pool is not None else 0,
             "pool_disk_bytes": pool.disk_bytes() if pool is not None else 0,
         },
-        "model": {
-            "name": type(components.model).name,
-            **model_cost(ctx.model, ctx.stream.input_shape),
-            "input_shape": list(ctx.stream.input_shape),
-        },
+        "model": {**model_cost(ctx.model, ctx.stream.input_shape), "input_shape": list(ctx.stream.input_shape)},
         "machine": machine_info(ctx.device),
     }
