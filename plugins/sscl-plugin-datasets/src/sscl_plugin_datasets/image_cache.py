@@ -32,7 +32,7 @@ from sscl_plugin_datasets.image_decode import UnreadableImage
 CACHE_FORMAT = 1
 """Version of the cache layout; a cache of another version is rebuilt."""
 
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 1 << 20
 """Decoded bytes per chunk written at once while building, and per window read while copying a pool."""
 
 INDEX_FILE = "index.json"
@@ -87,7 +87,7 @@ class ImageCache:
                 stop = int(numpy.searchsorted(positions, first + window, side="left"))
                 span = int(positions[stop - 1]) - first + 1
                 block = numpy.frombuffer(os.pread(source.fileno(), span * size, first * size), dtype=numpy.uint8)
-                out.write(block.reshape(span, size)[positions[start:stop] - first].tobytes())
+                out.write(block.reshape(span, size)[positions[start:stop] - first])
                 start = stop
             out.flush()
             mapped = _map(out, len(positions), self.shape)
@@ -121,9 +121,9 @@ def _locked(folder: Path) -> Iterator[None]:
 def open_cache(
     folder: Path,
     signature: str,
-    paths: list[Path],
+    paths: list[str],
     train_entries: int,
-    decode: Callable[[Path], Tensor],
+    decode: Callable[[str], Tensor],
     dataset: str,
     skip_broken: bool,
 ) -> ImageCache:
@@ -172,9 +172,9 @@ def _read_index(path: Path) -> dict | None:
 def _build(
     folder: Path,
     signature: str,
-    paths: list[Path],
+    paths: list[str],
     train_entries: int,
-    decode: Callable[[Path], Tensor],
+    decode: Callable[[str], Tensor],
     dataset: str,
     skip_broken: bool,
 ) -> dict:
@@ -216,7 +216,7 @@ def _build(
                         sums = [s + int(v) for s, v in zip(sums, wide.sum(dim=(1, 2)), strict=True)]
                         squares = [s + int(v) for s, v in zip(squares, (wide * wide).sum(dim=(1, 2)), strict=True)]
                         pixels += image.shape[1] * image.shape[2]
-                    out.write(image.numpy().tobytes())
+                    out.write(numpy.ascontiguousarray(image.numpy()))
                     rows += 1
                 start = stop
         if shape is None:

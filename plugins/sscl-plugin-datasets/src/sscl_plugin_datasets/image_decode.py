@@ -29,7 +29,7 @@ class UnreadableImage(Exception):
     """The file is not an image torchvision or PIL can decode; the message says why (without the path)."""
 
 
-def read_image(path: Path, channels: int) -> Tensor:
+def read_image(path: str | Path, channels: int) -> Tensor:
     """The image in ``path`` as uint8 (channels, H, W): grey for 1 channel, RGB for 3."""
     try:
         with warnings.catch_warnings():

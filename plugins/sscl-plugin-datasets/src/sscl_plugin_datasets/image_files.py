@@ -25,10 +25,11 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 @attrs.define(frozen=True)
 class ImageEntry:
-    """One image file: where it is, what it is for ("train", "extra" or "test"), its class (NO_CLASS for an
-    extra image) and, for an extra image, the task whose pool it joins (EVERY_TASK: all)."""
+    """One image file: its path (a plain string: a folder's index is held in memory, and a Path costs several
+    times more), what it is for ("train", "extra" or "test"), its class (NO_CLASS for an extra image) and, for an
+    extra image, the task whose pool it joins (EVERY_TASK: all)."""
 
-    path: Path
+    path: str
     role: str
     label: int
     task: int = EVERY_TASK
@@ -51,7 +52,7 @@ class FolderLayout:
         valid while it is unchanged."""
         digest = hashlib.sha256(settings.encode())
         for entry in self.entries:
-            stat = entry.path.stat()
+            stat = os.stat(entry.path)
             digest.update(f"{entry.role}\0{entry.label}\0{entry.task}\0{entry.path}\0".encode())
             digest.update(f"{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
         return digest.hexdigest()
@@ -61,16 +62,23 @@ class FolderProblem(SsclError):
     """A problem with the folders themselves (missing, empty, unknown class): one line naming the path."""
 
 
-def images_under(folder: Path, dataset: str) -> list[Path]:
+def relative(path: str, folder: Path) -> str:
+    """``path`` (a file under ``folder``) relative to ``folder``, with "/" between its parts."""
+    return os.path.relpath(path, folder).replace(os.sep, "/")
+
+
+def images_under(folder: Path, dataset: str) -> list[str]:
     """Every image file under ``folder`` (recursively, hidden files and folders skipped), sorted by relative path."""
     found = []
     try:
         for top, folders, files in os.walk(folder, onerror=_raise):
             folders[:] = [f for f in folders if not f.startswith(".")]
-            found += [Path(top) / f for f in files if not f.startswith(".") and f.lower().endswith(IMAGE_SUFFIXES)]
+            found += [
+                os.path.join(top, f) for f in files if not f.startswith(".") and f.lower().endswith(IMAGE_SUFFIXES)
+            ]
     except OSError as error:
         raise FolderProblem(f"{dataset}: {error.filename or folder}: cannot be listed ({error.strerror})") from None
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+    return sorted(found, key=lambda p: relative(p, folder))
 
 
 def _raise(error: OSError) -> None:
@@ -102,7 +110,7 @@ def choose_classes(found: dict[str, Path], wanted: Sequence[str] | None, root: P
     return list(wanted)
 
 
-def class_images(folders: dict[str, Path], classes: list[str], dataset: str, part: str) -> list[tuple[Path, int]]:
+def class_images(folders: dict[str, Path], classes: list[str], dataset: str, part: str) -> list[tuple[str, int]]:
     """(path, class id) of every image of ``classes``, ordered by path inside the class folder, then by class."""
     keyed = []
     for label, name in enumerate(classes):
@@ -112,7 +120,7 @@ def class_images(folders: dict[str, Path], classes: list[str], dataset: str, par
         if not images:
             suffixes = ", ".join(IMAGE_SUFFIXES)
             raise FolderProblem(f"{dataset}: {folders[name]}: class folder holds no images ({suffixes})")
-        keyed += [(p.relative_to(folders[name]).as_posix(), label, p) for p in images]
+        keyed += [(relative(p, folders[name]), label, p) for p in images]
     keyed.sort(key=lambda k: (k[0], k[1]))
     return [(p, label) for _key, label, p in keyed]
 
@@ -122,7 +130,7 @@ def extra_images(folder: Path, dataset: str) -> list[ImageEntry]:
     number (0, 1, ...) join that task."""
     entries = []
     for path in images_under(folder, dataset):
-        parts = path.relative_to(folder).parts
+        parts = relative(path, folder).split("/")
         task = EVERY_TASK
         if len(parts) > 1:
             if not parts[0].isdigit():
@@ -135,7 +143,7 @@ def extra_images(folder: Path, dataset: str) -> list[ImageEntry]:
     return entries
 
 
-def held_out(images: list[tuple[Path, int]], num_classes: int, share: float, seed: int, dataset: str) -> list[bool]:
+def held_out(images: list[tuple[str, int]], num_classes: int, share: float, seed: int, dataset: str) -> list[bool]:
     """Which images form the test split: ``round(share * n)`` of each class's ``n``, drawn with ``seed``."""
     generator = torch.Generator().manual_seed(seed)
     is_test = [False] * len(images)
@@ -143,7 +151,7 @@ def held_out(images: list[tuple[Path, int]], num_classes: int, share: float, see
         members = [i for i, (_p, c) in enumerate(images) if c == label]
         count = round(share * len(members))
         if count == 0:
-            folder = images[members[0]][0].parent
+            folder = os.path.dirname(images[members[0]][0])
             raise FolderProblem(
                 f"{dataset}: {folder}: class has {len(members)} images and test_share={share} holds out none of "
                 "them: add images, raise dataset.test_share or give dataset.test_root"

@@ -202,7 +202,7 @@ class ImageFolder(SplitSemiDataset):
             **held,
         }
 
-    def _decode(self, path: Path) -> Tensor:
+    def _decode(self, path: str) -> Tensor:
         image = read_image(path, self.channels)
         if self.image_size is None:
             return image
