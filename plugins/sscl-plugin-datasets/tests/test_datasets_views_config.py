@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from sscl_core import Callback, SsclError, component, hookimpl
+from sscl_core.components import describe_fields
 from sscl_core.config import load_config
 from sscl_core.registry import load_registry
 from sscl_core.trainer import Trainer
@@ -30,6 +31,14 @@ def test_defaults_are_the_views_of_before():
     for transforms in (digits, fmnist):
         assert transforms.crop and transforms.ops_per_image == 2 and transforms.cutout_fraction == 0.5
         assert transforms.magnitude == 1.0 and transforms.crop_padding(32) == 4 and transforms.cutout_size(32) == 16
+
+
+def test_describe_shows_the_view_fields_with_the_dataset_defaults():
+    fields = {f["name"]: f["default"] for f in describe_fields(Digits)}
+    expected = {"weak_view": "crop-flip", "crop_padding": None, "flip": False, "pad_mode": "zero", "strong_ops": 2}
+    assert expected.items() <= fields.items()
+    assert {"strong_magnitude": 1.0, "cutout": 0.5}.items() <= fields.items()
+    assert {f["name"]: f["default"] for f in describe_fields(FashionMnist)}["flip"] is True
 
 
 def test_fields_reach_the_transforms():
