@@ -127,6 +127,19 @@ def test_cache_is_reused_and_rebuilt_when_a_file_changes(image_folder, formats, 
     assert len(list(image_folder.cache.glob("image-folder/*/images-*.u8"))) == 1, "the old rows are deleted"
 
 
+def test_cache_without_its_rows_or_with_a_damaged_index_is_rebuilt(image_folder, capsys):
+    dataset(image_folder).load_data()
+    capsys.readouterr()
+    (rows,) = image_folder.cache.glob("image-folder/*/images-*.u8")
+    rows.unlink()
+    assert dataset(image_folder).load_data().train_x.shape[0] == 24
+    assert "decoding 32 images" in capsys.readouterr().err
+    (index,) = image_folder.cache.glob("image-folder/*/index.json")
+    index.write_text("{not json")
+    dataset(image_folder).load_data()
+    assert "decoding 32 images" in capsys.readouterr().err
+
+
 def test_tasks_read_their_images_from_pool_files_holding_what_indexing_would(image_folder, monkeypatch):
     settings = {"unlabeled_root": str(image_folder.unlabeled)}
     stream = dataset(image_folder, **settings).build_stream(0)

@@ -17,9 +17,11 @@ import json
 import os
 import secrets
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 import attrs
 import numpy
@@ -52,7 +54,11 @@ class ImageCache:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     images: Tensor = attrs.field(repr=False)
-    _source: object = attrs.field(repr=False, default=None)
+    _source: BinaryIO | None = attrs.field(repr=False, default=None)
+
+    def __attrs_post_init__(self) -> None:
+        if self._source is not None:
+            weakref.finalize(self, self._source.close)
 
     @property
     def row_bytes(self) -> int:
@@ -70,9 +76,9 @@ class ImageCache:
         positions = rows.numpy().astype(numpy.int64)
         digest = hashlib.sha256(positions.tobytes()).hexdigest()[:20]
         path = self.folder / f"pool-{self.token}-{digest}.u8"
-        with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_size == len(positions) * self.row_bytes:
-                return _map(path.open("rb"), len(positions), self.shape)
+        with contextlib.suppress(FileNotFoundError), path.open("rb") as stream:
+            if os.fstat(stream.fileno()).st_size == len(positions) * self.row_bytes:
+                return _map(stream, len(positions), self.shape)
         return self._write_pool(positions, path)
 
     def _write_pool(self, positions: numpy.ndarray, path: Path) -> Tensor:
@@ -95,7 +101,7 @@ class ImageCache:
         return mapped
 
 
-def _map(stream: object, rows: int, shape: tuple[int, int, int]) -> Tensor:
+def _map(stream: BinaryIO, rows: int, shape: tuple[int, int, int]) -> Tensor:
     """A uint8 (rows, *shape) tensor over the open file ``stream`` (copy-on-write, so torch gets a writable array;
     nothing is ever written back)."""
     if rows == 0:
@@ -140,7 +146,12 @@ def open_cache(
         raise SsclError(f"{dataset}: {folder}: cannot create the cache folder ({error.strerror})") from None
     with _locked(folder):
         index = _read_index(folder / INDEX_FILE)
-        if index is None or index.get("format") != CACHE_FORMAT or index.get("signature") != signature:
+        if (
+            index is None
+            or index.get("format") != CACHE_FORMAT
+            or index.get("signature") != signature
+            or not (folder / f"images-{index.get('token')}.u8").is_file()
+        ):
             print(f"{dataset}: decoding {len(paths)} images into {folder} (later runs reuse them)", file=sys.stderr)
             index = _build(folder, signature, paths, train_entries, decode, dataset, skip_broken)
         images_path = folder / f"images-{index['token']}.u8"
@@ -160,6 +171,11 @@ def open_cache(
         images=_map(source, index["rows"], shape),
         source=source,
     )
+
+
+def broken_image(dataset: str, problem: str) -> SsclError:
+    """The one-line error about an image that cannot be decoded (``problem``: "path: what is wrong")."""
+    return SsclError(f"{dataset}: {problem}; fix or remove it, or set dataset.skip_broken=true")
 
 
 def _read_index(path: Path) -> dict | None:
@@ -198,7 +214,7 @@ def _build(
                 for position, image in zip(range(start, stop), pool.map(decode_one, range(start, stop)), strict=True):
                     if isinstance(image, str):
                         if not skip_broken:
-                            raise SsclError(f"{dataset}: {image}; fix or remove it, or set dataset.skip_broken=true")
+                            raise broken_image(dataset, image)
                         broken.append((position, image))
                         continue
                     if shape is not None and tuple(image.shape) != shape:

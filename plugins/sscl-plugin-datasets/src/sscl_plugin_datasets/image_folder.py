@@ -21,7 +21,7 @@ from torch import Tensor
 
 from sscl_core import SsclError, component, param
 from sscl_plugin_datasets.files import dataset_root
-from sscl_plugin_datasets.image_cache import ImageCache, open_cache
+from sscl_plugin_datasets.image_cache import ImageCache, broken_image, open_cache
 from sscl_plugin_datasets.image_decode import fit, read_image
 from sscl_plugin_datasets.image_files import (
     FolderLayout,
@@ -214,7 +214,7 @@ class ImageFolder(SplitSemiDataset):
             return
         first = cache.broken[0][1]
         if not self.skip_broken:
-            raise SsclError(f"{self.name}: {first}; fix or remove it, or set dataset.skip_broken=true")
+            raise broken_image(self.name, first)
         count = len(cache.broken)
         plural = "s" if count > 1 else ""
         print(f"{self.name}: skipped {count} unreadable image{plural} of {total} (first: {first})", file=sys.stderr)
