@@ -74,12 +74,14 @@ def _pad_modes(_instance: object, attribute: attrs.Attribute, value: str) -> Non
         raise ValueError(f"{attribute.name} must be 'reflect' or 'zero', got {value!r}")
 
 
-def _at_least_zero(_instance: object, attribute: attrs.Attribute, value: float | None) -> None:
+def at_least_zero(_instance: object, attribute: attrs.Attribute, value: float | None) -> None:
+    """An attrs validator: ``value`` is None or at least 0."""
     if value is not None and value < 0:
         raise ValueError(f"{attribute.name} must be 0 or more, got {value!r}")
 
 
-def _fraction(_instance: object, attribute: attrs.Attribute, value: float) -> None:
+def in_unit_range(_instance: object, attribute: attrs.Attribute, value: float) -> None:
+    """An attrs validator: ``value`` lies in [0, 1]."""
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{attribute.name} must lie in [0, 1], got {value!r}")
 
@@ -104,13 +106,13 @@ class ImageTransforms:
     crop: bool = True
     """Whether the views crop and flip at all; False makes the weak view the test view (no random draws) and
     the strong view the operations and Cutout on the unshifted image."""
-    padding: int | None = attrs.field(default=None, validator=_at_least_zero)
+    padding: int | None = attrs.field(default=None, validator=at_least_zero)
     """Padding of the random crop in pixels; None: about a side / 8 (:meth:`crop_padding`)."""
-    ops_per_image: int = attrs.field(default=2, validator=_at_least_zero)
+    ops_per_image: int = attrs.field(default=2, validator=at_least_zero)
     """Random operations the strong view applies to each image."""
-    magnitude: float = attrs.field(default=1.0, validator=_fraction)
+    magnitude: float = attrs.field(default=1.0, validator=in_unit_range)
     """Share of each operation's value range the strong view draws from, around its neutral value (1: all)."""
-    cutout_fraction: float = attrs.field(default=0.5, validator=_fraction)
+    cutout_fraction: float = attrs.field(default=0.5, validator=in_unit_range)
     """Side of the strong view's Cutout square, as a fraction of the image side (0: no Cutout)."""
 
     def crop_padding(self, size: int) -> int:

@@ -56,7 +56,7 @@ def _channels(_instance: Any, attribute: Any, value: Any) -> None:
         raise ValueError(f"{attribute.name} must be 1 (grey) or 3 (RGB), got {value!r}")
 
 
-def _share(_instance: Any, attribute: Any, value: float) -> None:
+def _strict_share(_instance: Any, attribute: Any, value: float) -> None:
     if not 0.0 < value < 1.0:
         raise ValueError(f"{attribute.name} must lie strictly between 0 and 1, got {value!r}")
 
@@ -93,7 +93,7 @@ class ImageFolder(SplitSemiDataset):
         None, help="folder of test images in class folders (null: hold out test_share of each class)"
     )
     test_share: float = param(
-        0.2, help="share of each class held out as test images without test_root", validator=_share
+        0.2, help="share of each class held out as test images without test_root", validator=_strict_share
     )
     split_seed: int = param(0, help="seed of the held-out choice (not the run seed: the split stays fixed)")
     image_size: int | list[int] | None = param(

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from sscl_core import Dataset, SsclError, Task, TaskStream, component, param
 from sscl_core.components import close_match, one_of
-from sscl_plugin_datasets.augment import ImageTransforms
+from sscl_plugin_datasets.augment import ImageTransforms, at_least_zero, in_unit_range
 
 CLASS_ORDERS = ("random", "natural")
 """The named class orders; ``class_order`` may also be an explicit list of class ids."""
@@ -165,16 +165,6 @@ def _check_class_order(instance: Any, attribute: attrs.Attribute, value: str | l
         )
 
 
-def _at_least_zero(_instance: Any, attribute: attrs.Attribute, value: float | None) -> None:
-    if value is not None and value < 0:
-        raise ValueError(f"{attribute.name} must be 0 or more, got {value!r}")
-
-
-def _share(_instance: Any, attribute: attrs.Attribute, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{attribute.name} must lie in [0, 1], got {value!r}")
-
-
 def _at_least_labels(instance: Any, attribute: attrs.Attribute, value: int | None) -> None:
     _positive(instance, attribute, value)
     if value is not None and value < instance.labels_per_class:
@@ -231,23 +221,23 @@ class SplitSemiDataset(Dataset):
     crop_padding: int | None = param(
         None,
         help="random crop padding in pixels (null: about a side / 8: 4 px at 32, 1 px at 8)",
-        validator=_at_least_zero,
+        validator=at_least_zero,
     )
     flip: bool = flip_param(True)
     pad_mode: str = pad_mode_param("reflect")
     strong_ops: int = param(
-        2, help="RandAugment-style operations the strong view draws per image", validator=_at_least_zero
+        2, help="RandAugment-style operations the strong view draws per image", validator=at_least_zero
     )
     strong_magnitude: float = param(
         1.0,
         help="share of each operation's range the strong view draws from, around its neutral value (1: rotate up "
         "to 30 degrees, shear up to 0.3, translate up to 30%, brightness/contrast/sharpness 0.1..1.9, ...)",
-        validator=_share,
+        validator=in_unit_range,
     )
     cutout: float = param(
         0.5,
         help="side of the strong view's Cutout square, as a share of the image side (0: no Cutout)",
-        validator=_share,
+        validator=in_unit_range,
     )
 
     def load_data(self) -> RawData:
