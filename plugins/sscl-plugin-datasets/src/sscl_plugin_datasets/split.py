@@ -115,17 +115,19 @@ class SplitTask(Task):
 
     def acquire_labels(self, indices: Tensor) -> Tensor:
         """Labels of training images ``indices``, added to the labeled set; an image without a class is an
-        SsclError (its oracle label is no class a method could learn)."""
-        indices = torch.as_tensor(indices, dtype=torch.long).flatten()
-        inside = indices[(indices >= 0) & (indices < len(self))]
-        classless = inside[self.oracle_y[inside] == NO_CLASS]
+        SsclError and leaves the labeled set as it was (its oracle label is no class a method could learn)."""
+        before = self.labeled_index
+        labels = super().acquire_labels(indices)
+        classless = (labels == NO_CLASS).nonzero().flatten()
         if classless.numel():
+            self.labeled_index = before
+            first = int(torch.as_tensor(indices, dtype=torch.long).flatten()[classless[0]])
             raise SsclError(
-                f"task {self.id}: training image {int(classless[0])} is one of the dataset's unlabeled images "
-                f"without a class, so no label can be acquired for it ({classless.numel()} of the "
-                f"{indices.numel()} requested images are)"
+                f"task {self.id}: training image {first} is one of the dataset's unlabeled images without a class, "
+                f"so no label can be acquired for it ({classless.numel()} of the {labels.numel()} requested images "
+                "are)"
             )
-        return super().acquire_labels(indices)
+        return labels
 
 
 def _positive(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
