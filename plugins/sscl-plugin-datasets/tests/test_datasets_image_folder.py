@@ -8,6 +8,7 @@ import os
 
 import pytest
 import torch
+from PIL import Image
 
 from sscl_core import SsclError, cli
 from sscl_core.sampling import BatchBuilder
@@ -193,3 +194,35 @@ def test_bad_root_is_one_cli_line(tmp_path, monkeypatch, capsys):
     code = cli.main(["run", "--dataset", "image-folder", "--set", f"dataset.root={tmp_path / 'none'}"])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1 and "none" in err
+
+
+def test_bmp_and_webp_decode_to_their_pixels(tmp_path):
+    pixels = torch.randint(0, 256, (3, 6, 5), generator=torch.Generator().manual_seed(3)).to(torch.uint8)
+    picture = Image.fromarray(pixels.permute(1, 2, 0).numpy())
+    picture.save(tmp_path / "a.bmp")
+    picture.save(tmp_path / "a.webp", lossless=True)
+    for name in ("a.bmp", "a.webp"):
+        assert torch.equal(image_decode.read_image(tmp_path / name, 3), pixels), name
+    grey = image_decode.read_image(tmp_path / "a.bmp", 1)
+    assert grey.shape == (1, 6, 5) and grey.dtype == torch.uint8
+
+
+def test_fit_covers_the_size_then_crops_the_centre():
+    wide = torch.arange(16, dtype=torch.uint8).repeat(1, 12, 1)
+    assert torch.equal(image_decode.fit(wide, (12, 12)), wide[:, :, 2:14])
+    small = torch.full((3, 4, 8), 77, dtype=torch.uint8)
+    grown = image_decode.fit(small, (6, 6))
+    assert grown.shape == (3, 6, 6) and (grown == 77).all()
+    assert image_decode.fit(small, (4, 8)) is small
+
+
+def test_normalization_is_the_training_images_own_unless_given(image_folder, one_line_error):
+    own = dataset(image_folder)
+    data = own.load_data()
+    mean, std = own.normalization()
+    unit = data.train_x.double() / 255
+    assert torch.allclose(torch.tensor(mean, dtype=torch.float64), unit.mean(dim=(0, 2, 3)), atol=1e-9)
+    assert torch.allclose(torch.tensor(std, dtype=torch.float64), unit.std(dim=(0, 2, 3), correction=0), atol=1e-9)
+    given = dataset(image_folder, image_mean=[0.5, 0.5, 0.5], image_std=[0.25, 0.25, 0.25])
+    assert given.build_stream(0).transforms.mean == (0.5, 0.5, 0.5)
+    one_line_error(dataset(image_folder, image_mean=[0.5]), "image_mean has 1 values, but channels=3")
