@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy
 import pytest
 import torch
-from torchvision.io import write_jpeg
+from torchvision.io import write_jpeg, write_png
 
 from sscl_core import SsclError
 from sscl_plugin_datasets import cache
@@ -28,6 +28,8 @@ CIFAR_TEST_PER_CLASS = 3
 TINY_WNIDS = ("n02", "n01", "n03")
 TINY_TRAIN_PER_CLASS = 6
 TINY_VAL_PER_CLASS = 2
+FOLDER_CLASSES = ("ant", "bee", "cat", "dog")
+FOLDER_PER_CLASS = 8
 
 
 def write_idx(path: Path, array: numpy.ndarray) -> None:
@@ -97,6 +99,39 @@ def dump_python2(path: Path, content: object) -> None:
 def jpeg(path: Path, value: int, channels: int = 3, size: int = 64) -> None:
     """A flat JPEG of grey level ``value``."""
     write_jpeg(torch.full((channels, size, size), value, dtype=torch.uint8), str(path), quality=95)
+
+
+def folder_image(value: int, channels: int, height: int, width: int, seed: int) -> torch.Tensor:
+    """A uint8 image of grey level about ``value`` with a little noise."""
+    noise = torch.randint(-12, 13, (channels, height, width), generator=torch.Generator().manual_seed(seed))
+    return (noise + value).clamp(0, 255).to(torch.uint8)
+
+
+def write_image(path: Path, image: torch.Tensor) -> None:
+    """Write ``image`` as PNG or JPEG, by the file ending."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".png":
+        write_png(image, str(path))
+    else:
+        write_jpeg(image, str(path), quality=95)
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> SimpleNamespace:
+    """A class-folder tree: ant (grey PNG), bee (RGB PNG), cat (RGB JPEG, 20x16), dog (grey JPEG), 8 images each
+    named 0.png, 1.png, ...; and an unlabeled folder: 3 images for every task, 2 in subfolder 1 (task 1 only)."""
+    root, unlabeled = tmp_path / "photos", tmp_path / "unlabeled"
+    kinds = {"ant": (1, ".png", 12), "bee": (3, ".png", 12), "cat": (3, ".jpg", 16), "dog": (1, ".jpeg", 12)}
+    for label, name in enumerate(FOLDER_CLASSES):
+        channels, suffix, width = kinds[name]
+        for i in range(FOLDER_PER_CLASS):
+            image = folder_image(40 + 50 * label, channels, 12, width, seed=100 * label + i)
+            write_image(root / name / f"{i}{suffix}", image)
+    for i in range(3):
+        write_image(unlabeled / f"u{i}.png", folder_image(128, 3, 12, 12, seed=900 + i))
+    for i in range(2):
+        write_image(unlabeled / "1" / f"only1-{i}.jpg", folder_image(60, 3, 12, 12, seed=950 + i))
+    return SimpleNamespace(root=root, unlabeled=unlabeled, cache=tmp_path / "cache", classes=FOLDER_CLASSES)
 
 
 @pytest.fixture(autouse=True)
@@ -214,6 +249,9 @@ def formats() -> SimpleNamespace:
         cifar_rows=cifar_rows,
         dump=dump,
         jpeg=jpeg,
+        write_image=write_image,
+        folder_image=folder_image,
+        folder_per_class=FOLDER_PER_CLASS,
         mnist_train_per_class=MNIST_TRAIN_PER_CLASS,
         mnist_test_per_class=MNIST_TEST_PER_CLASS,
         cifar10_train_per_class=CIFAR10_TRAIN_PER_CLASS,

@@ -35,4 +35,3 @@ def test_default_stream_is_the_demo():
     assert len(stream) == 5 and stream.scenario == "task-il" and stream.input_shape == (1, 8, 8)
     for task in stream:
         assert len(task.classes) == 2 and len(task.labeled_index) == 10
-

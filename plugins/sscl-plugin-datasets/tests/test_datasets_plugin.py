@@ -9,7 +9,7 @@ from sscl_core.api.components import describe_fields
 from sscl_core.plugins.registry import Registry, load_registry
 from sscl_plugin_datasets import plugin
 
-NAMES = {"digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "tinyimagenet"}
+NAMES = {"digits", "fashion-mnist", "mnist", "cifar10", "cifar100", "tinyimagenet", "image-folder"}
 
 
 def registry() -> Registry:

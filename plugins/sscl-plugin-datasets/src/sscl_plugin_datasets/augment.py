@@ -1,10 +1,15 @@
 """The stream's batched transforms: weak (crop and flip), strong (weak, RandAugment-style ops, Cutout), test.
 
+Every setting is a field of :class:`ImageTransforms` (the datasets expose them as configuration): the weak
+view's crop padding and flip, or no weak augmentation at all; the strong view's number of operations, their
+magnitude and the Cutout size.
+
 Random parameters are drawn per image from the CPU generator the trainer passes, so a seed fixes every
 view; only the drawn parameters move to the images' device, where the work happens in a few batched calls.
 
 The strong view draws ``ops_per_image`` operations per image (uniformly, with repetition) from :data:`OPS`,
-each with its own uniform random magnitude. Images are grouped by operation, so each pixel operation runs
+each with a uniform random value in its range; ``magnitude`` below 1 shrinks every range towards the
+operation's no-op value. Images are grouped by operation, so each pixel operation runs
 once per draw on the images that drew it. Geometric operations (rotate, shear, translate) of all draws are
 composed into one affine map per image and applied once after the pixel operations: one resampling instead of
 one per draw. Pixels moved in from outside the image and the Cutout square get the dataset mean.
@@ -24,12 +29,14 @@ from sscl_plugin_datasets import ops
 
 
 class Op(NamedTuple):
-    """A RandAugment operation: its value range (value = low + magnitude * (high - low)) and, for pixel
-    operations, the batched function applying it; geometric operations have ``apply`` None."""
+    """A RandAugment operation: its value range (value = low + u * (high - low), u uniform in [0, 1]), the
+    value at which it changes least (``neutral``) and, for pixel operations, the batched function applying it;
+    geometric operations have ``apply`` None."""
 
     name: str
     low: float
     high: float
+    neutral: float
     apply: Callable[[Tensor, Tensor], Tensor] | None
 
 
@@ -38,25 +45,26 @@ def _identity(images: Tensor, _unused: Tensor) -> Tensor:
 
 
 OPS: tuple[Op, ...] = (
-    Op("identity", 0.0, 0.0, _identity),
-    Op("autocontrast", 0.0, 0.0, ops.autocontrast),
-    Op("equalize", 0.0, 0.0, ops.equalize),
-    Op("brightness", 0.1, 1.9, ops.brightness),
-    Op("contrast", 0.1, 1.9, ops.contrast),
-    Op("sharpness", 0.1, 1.9, ops.sharpness),
-    Op("posterize", 4.0, 8.999, ops.posterize),
-    Op("solarize", 0.0, 1.0, ops.solarize),
-    Op("rotate", -30.0, 30.0, None),
-    Op("shear_x", -0.3, 0.3, None),
-    Op("shear_y", -0.3, 0.3, None),
-    Op("translate_x", -0.3, 0.3, None),
-    Op("translate_y", -0.3, 0.3, None),
+    Op("identity", 0.0, 0.0, 0.0, _identity),
+    Op("autocontrast", 0.0, 0.0, 0.0, ops.autocontrast),
+    Op("equalize", 0.0, 0.0, 0.0, ops.equalize),
+    Op("brightness", 0.1, 1.9, 1.0, ops.brightness),
+    Op("contrast", 0.1, 1.9, 1.0, ops.contrast),
+    Op("sharpness", 0.1, 1.9, 1.0, ops.sharpness),
+    Op("posterize", 4.0, 8.999, 8.999, ops.posterize),
+    Op("solarize", 0.0, 1.0, 1.0, ops.solarize),
+    Op("rotate", -30.0, 30.0, 0.0, None),
+    Op("shear_x", -0.3, 0.3, 0.0, None),
+    Op("shear_y", -0.3, 0.3, 0.0, None),
+    Op("translate_x", -0.3, 0.3, 0.0, None),
+    Op("translate_y", -0.3, 0.3, 0.0, None),
 )
 """The strong view's operations; rotate is in degrees, translate in fractions of the image side."""
 
 _OP_ID = {op.name: i for i, op in enumerate(OPS)}
 _LOW = torch.tensor([op.low for op in OPS])
 _SPAN = torch.tensor([op.high - op.low for op in OPS])
+_NEUTRAL = torch.tensor([op.neutral for op in OPS])
 _GEOMETRIC = torch.tensor([op.apply is None for op in OPS])
 _GEOMETRIC_IDS = torch.tensor([_OP_ID[name] for name in ("rotate", "shear_x", "shear_y", "translate_x", "translate_y")])
 
@@ -66,12 +74,25 @@ def _pad_modes(_instance: object, attribute: attrs.Attribute, value: str) -> Non
         raise ValueError(f"{attribute.name} must be 'reflect' or 'zero', got {value!r}")
 
 
+def at_least_zero(_instance: object, attribute: attrs.Attribute, value: float | None) -> None:
+    """An attrs validator: ``value`` is None or at least 0."""
+    if value is not None and value < 0:
+        raise ValueError(f"{attribute.name} must be 0 or more, got {value!r}")
+
+
+def in_unit_range(_instance: object, attribute: attrs.Attribute, value: float) -> None:
+    """An attrs validator: ``value`` lies in [0, 1]."""
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{attribute.name} must lie in [0, 1], got {value!r}")
+
+
 @attrs.define(frozen=True, eq=False)
 class ImageTransforms:
     """Batched weak, strong and test views (the ``sscl_core.BatchTransforms`` protocol).
 
     Input: uint8 images (N, C, H, W) on any device. Output: float32 images normalized by the per-channel
-    ``mean`` and ``std`` (given for intensities in [0, 1]), on the same device.
+    ``mean`` and ``std`` (given for intensities in [0, 1]), on the same device. The defaults are the views every
+    dataset had before they became configurable.
     """
 
     mean: tuple[float, ...]
@@ -82,25 +103,34 @@ class ImageTransforms:
     """Whether the weak and strong views flip images horizontally at random."""
     pad_mode: str = attrs.field(default="reflect", validator=_pad_modes)
     """How the random crop pads: "reflect" or "zero"."""
-    ops_per_image: int = 2
+    crop: bool = True
+    """Whether the views crop and flip at all; False makes the weak view the test view (no random draws) and
+    the strong view the operations and Cutout on the unshifted image."""
+    padding: int | None = attrs.field(default=None, validator=at_least_zero)
+    """Padding of the random crop in pixels; None: about a side / 8 (:meth:`crop_padding`)."""
+    ops_per_image: int = attrs.field(default=2, validator=at_least_zero)
     """Random operations the strong view applies to each image."""
-    cutout_fraction: float = 0.5
-    """Side of the strong view's Cutout square, as a fraction of the image side."""
+    magnitude: float = attrs.field(default=1.0, validator=in_unit_range)
+    """Share of each operation's value range the strong view draws from, around its neutral value (1: all)."""
+    cutout_fraction: float = attrs.field(default=0.5, validator=in_unit_range)
+    """Side of the strong view's Cutout square, as a fraction of the image side (0: no Cutout)."""
 
     def crop_padding(self, size: int) -> int:
-        """Padding of the random crop for images of side ``size``: 4 px at 32 px, about size / 8, at least 1."""
-        return max(1, round(size / 8))
+        """Padding of the random crop for images of side ``size``: ``padding`` if set, else 4 px at 32 px,
+        about size / 8, at least 1."""
+        return self.padding if self.padding is not None else max(1, round(size / 8))
 
     def cutout_size(self, size: int) -> int:
-        """Side of the Cutout square for images of side ``size``."""
-        return max(1, round(size * self.cutout_fraction))
+        """Side of the Cutout square for images of side ``size`` (0 when ``cutout_fraction`` is 0)."""
+        return max(1, round(size * self.cutout_fraction)) if self.cutout_fraction > 0 else 0
 
     def test(self, images: Tensor) -> Tensor:
         """Conversion to float and normalization only."""
         return self._normalize(self._to_unit(images))
 
     def weak(self, images: Tensor, generator: torch.Generator) -> Tensor:
-        """Random crop (padding about 1/8 of the side) and, if ``flip``, a random horizontal flip per image."""
+        """Random crop (padding about 1/8 of the side) and, if ``flip``, a random horizontal flip per image;
+        just the test view when ``crop`` is off."""
         return self.test(self._crop_flip(images, generator))
 
     def strong(self, images: Tensor, generator: torch.Generator) -> Tensor:
@@ -108,7 +138,7 @@ class ImageTransforms:
         cropped = self._crop_flip(images, generator)
         n, _channels, height, width = images.shape
         op_ids = torch.randint(len(OPS), (n, self.ops_per_image), generator=generator)
-        values = _LOW[op_ids] + torch.rand((n, self.ops_per_image), generator=generator) * _SPAN[op_ids]
+        values = op_values(op_ids, torch.rand((n, self.ops_per_image), generator=generator), self.magnitude)
         size = min(self.cutout_size(min(height, width)), height, width)
         top = torch.randint(height - size + 1, (n,), generator=generator)
         left = torch.randint(width - size + 1, (n,), generator=generator)
@@ -129,6 +159,8 @@ class ImageTransforms:
         return unit.sub_(mean).div_(std)
 
     def _crop_flip(self, images: Tensor, generator: torch.Generator) -> Tensor:
+        if not self.crop:
+            return images
         n, _channels, height, width = images.shape
         pad_y, pad_x = self.crop_padding(height), self.crop_padding(width)
         shift_y = torch.randint(-pad_y, pad_y + 1, (n,), generator=generator)
@@ -136,6 +168,13 @@ class ImageTransforms:
         flip = (torch.rand(n, generator=generator) < 0.5) & self.flip
         device = images.device
         return ops.crop_flip(images, shift_y.to(device), shift_x.to(device), flip.to(device), self.pad_mode)
+
+
+def op_values(op_ids: Tensor, uniform: Tensor, magnitude: float) -> Tensor:
+    """Each draw's value: ``uniform`` (in [0, 1]) mapped onto its operation's range, shrunk by ``magnitude``
+    towards the operation's neutral value (at magnitude 1 exactly ``low + uniform * (high - low)``)."""
+    low, span = _LOW + (1.0 - magnitude) * (_NEUTRAL - _LOW), _SPAN * magnitude
+    return low[op_ids] + uniform * span[op_ids]
 
 
 def _apply_pixel_ops(unit: Tensor, op_ids: Tensor, values: Tensor) -> Tensor:

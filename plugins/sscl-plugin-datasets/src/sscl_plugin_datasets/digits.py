@@ -17,7 +17,7 @@ import torch
 
 from sscl_core import component
 from sscl_plugin_datasets.cache import cached
-from sscl_plugin_datasets.split import RawData, SplitSemiDataset
+from sscl_plugin_datasets.split import RawData, SplitSemiDataset, flip_param, pad_mode_param
 
 DATA_FILE = "digits.csv.gz"
 """The embedded file, in the package's ``data`` folder."""
@@ -71,8 +71,8 @@ class Digits(SplitSemiDataset):
     expected_classes: ClassVar[int | None] = 10
     image_mean: ClassVar[tuple[float, ...]] = (0.3060,)
     image_std: ClassVar[tuple[float, ...]] = (0.3763,)
-    horizontal_flip: ClassVar[bool] = False
-    pad_mode: ClassVar[str] = "zero"
+    flip: bool = flip_param(False)
+    pad_mode: str = pad_mode_param("zero")
 
     def load_data(self) -> RawData:
         """The embedded images with the fixed stratified split; cached."""

@@ -13,7 +13,7 @@ from sscl_plugin_datasets.cache import cached, file_signature
 from sscl_plugin_datasets.errors import FileFormatError, data_error
 from sscl_plugin_datasets.files import dataset_root, required_file
 from sscl_plugin_datasets.idx import read_idx
-from sscl_plugin_datasets.split import RawData, SplitSemiDataset
+from sscl_plugin_datasets.split import RawData, SplitSemiDataset, flip_param, pad_mode_param
 
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 """The standard file names (each also accepted with a ``.gz`` suffix): train images, train labels, test
@@ -31,8 +31,8 @@ class MnistFormatDataset(SplitSemiDataset):
     """Names of the ten classes, by label."""
     how_to_get: ClassVar[str]
     """The end of every file error: how to get the files and where to point ``dataset.root``."""
-    horizontal_flip: ClassVar[bool] = False
-    pad_mode: ClassVar[str] = "zero"
+    flip: bool = flip_param(False)
+    pad_mode: str = pad_mode_param("zero")
     expected_classes: ClassVar[int | None] = 10
 
     root: str | None = param(None, help="folder holding the four IDX files (.gz or not); required")
@@ -98,7 +98,7 @@ class FashionMnist(MnistFormatDataset):
     )
     image_mean: ClassVar[tuple[float, ...]] = (0.2860,)
     image_std: ClassVar[tuple[float, ...]] = (0.3530,)
-    horizontal_flip: ClassVar[bool] = True
+    flip: bool = flip_param(True)
 
     root: str | None = param("/usr/share/datasets/fashion-mnist", help="folder holding the four IDX files (.gz or not)")
 

@@ -2,6 +2,8 @@
 
 Subclasses only load their raw arrays (:meth:`SplitSemiDataset.load_data`); this module decides the class
 order, which classes form each task, which training images each task holds and which of them carry labels.
+Training images may also come without a class (label :data:`NO_CLASS`): they join the unlabeled pool of every
+task or of one task, and no label is ever handed out for them.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import torch
 from torch import Tensor
 
 from sscl_core import Dataset, SsclError, Task, TaskStream, component, param
-from sscl_core.api.components import close_match
-from sscl_plugin_datasets.augment import ImageTransforms
+from sscl_core.api.components import close_match, one_of
+from sscl_plugin_datasets.augment import ImageTransforms, at_least_zero, in_unit_range
 
 CLASS_ORDERS = ("random", "natural")
 """The named class orders; ``class_order`` may also be an explicit list of class ids."""
@@ -22,18 +24,55 @@ CLASS_ORDERS = ("random", "natural")
 SPLIT_SCENARIOS = ("task-il", "class-il")
 """Scenarios a stream split by class can serve (domain-il keeps the classes and changes the inputs)."""
 
+NO_CLASS = -1
+"""Label of a training image without a class (an extra unlabeled image): the oracle knows no label for it."""
+
+EVERY_TASK = -1
+"""``RawData.extra_task`` of an image without a class that joins the unlabeled pool of every task."""
+
+WEAK_VIEWS = ("crop-flip", "none")
+"""Weak augmentations: a random crop with padding and the flip (if on), or none (the normalized image)."""
+
+PAD_MODES = ("reflect", "zero")
+"""How the random crop pads: mirror the image at its borders, or fill with black."""
+
+
+def flip_param(default: bool) -> Any:
+    """The ``flip`` field with a dataset's own default (datasets redeclare it with this)."""
+    return param(default, help="random horizontal flip in the weak and strong views")
+
+
+def pad_mode_param(default: str) -> Any:
+    """The ``pad_mode`` field with a dataset's own default (datasets redeclare it with this)."""
+    return param(
+        default,
+        help="how the random crop pads: 'reflect' (mirror the border) or 'zero' (black)",
+        validator=one_of(*PAD_MODES),
+    )
+
 
 @attrs.define(eq=False)
 class RawData:
-    """A dataset's decoded arrays: uint8 images (N, C, H, W), int64 labels in 0..len(class_names)-1."""
+    """A dataset's decoded arrays: uint8 images (N, C, H, W), int64 labels in 0..len(class_names)-1.
+
+    Training images may have the label :data:`NO_CLASS` when ``extra_task`` (int64, one entry per training
+    image) says which task's unlabeled pool each of them joins (:data:`EVERY_TASK`: all); ``extra_task`` is
+    ignored for images with a class.
+    """
 
     train_x: Tensor
     train_y: Tensor
     test_x: Tensor
     test_y: Tensor
     class_names: tuple[str, ...]
+    extra_task: Tensor | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.extra_task is not None:
+            if self.extra_task.dtype != torch.int64 or self.extra_task.shape != self.train_y.shape:
+                raise ValueError(f"extra_task must be int64 ({self.train_y.shape[0]},), got {self.extra_task.dtype}")
+            if self.extra_task.numel() and int(self.extra_task.min()) < EVERY_TASK:
+                raise ValueError(f"extra_task holds task ids or EVERY_TASK ({EVERY_TASK})")
         for images, labels, part in ((self.train_x, self.train_y, "train"), (self.test_x, self.test_y, "test")):
             if images.dtype != torch.uint8 or images.dim() != 4:
                 raise ValueError(f"{part} images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
@@ -41,8 +80,10 @@ class RawData:
                 raise ValueError(
                     f"{part} labels must be int64 ({images.shape[0]},), got {labels.dtype} {tuple(labels.shape)}"
                 )
-            if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= len(self.class_names)):
-                raise ValueError(f"{part} labels must lie in 0..{len(self.class_names) - 1}")
+            lowest = NO_CLASS if part == "train" and self.extra_task is not None else 0
+            if labels.numel() and (int(labels.min()) < lowest or int(labels.max()) >= len(self.class_names)):
+                extra = f" (or {NO_CLASS} for images without a class)" if lowest < 0 else ""
+                raise ValueError(f"{part} labels must lie in 0..{len(self.class_names) - 1}{extra}")
         if self.train_x.shape[1:] != self.test_x.shape[1:]:
             train_shape, test_shape = tuple(self.train_x.shape[1:]), tuple(self.test_x.shape[1:])
             raise ValueError(f"train images {train_shape} and test images {test_shape} differ in shape")
@@ -51,6 +92,42 @@ class RawData:
     def num_classes(self) -> int:
         """Number of classes of the dataset."""
         return len(self.class_names)
+
+    def extras_by_task(self, num_tasks: int, dataset: str) -> list[Tensor]:
+        """Positions of the training images without a class that join each of ``num_tasks`` tasks' pools."""
+        if self.extra_task is None:
+            return [torch.zeros(0, dtype=torch.long)] * num_tasks
+        extras = (self.train_y == NO_CLASS).nonzero().flatten()
+        wanted = self.extra_task[extras]
+        if wanted.numel() and int(wanted.max()) >= num_tasks:
+            task = int(wanted.max())
+            raise SsclError(
+                f"{dataset}: {int((wanted == task).sum())} unlabeled images are meant for task {task}, but the "
+                f"stream has {num_tasks} tasks (0..{num_tasks - 1})"
+            )
+        return [extras[(wanted == EVERY_TASK) | (wanted == t)] for t in range(num_tasks)]
+
+
+@attrs.define(eq=False)
+class SplitTask(Task):
+    """A task of a split stream: its pool may also hold images without a class (oracle label
+    :data:`NO_CLASS`), which are never labeled: :meth:`acquire_labels` refuses them."""
+
+    def acquire_labels(self, indices: Tensor) -> Tensor:
+        """Labels of training images ``indices``, added to the labeled set; an image without a class is an
+        SsclError and leaves the labeled set as it was (its oracle label is no class a method could learn)."""
+        before = self.labeled_index
+        labels = super().acquire_labels(indices)
+        classless = (labels == NO_CLASS).nonzero().flatten()
+        if classless.numel():
+            self.labeled_index = before
+            first = int(torch.as_tensor(indices, dtype=torch.long).flatten()[classless[0]])
+            raise SsclError(
+                f"task {self.id}: training image {first} is one of the dataset's unlabeled images without a class, "
+                f"so no label can be acquired for it ({classless.numel()} of the {labels.numel()} requested images "
+                "are)"
+            )
+        return labels
 
 
 def _positive(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -115,10 +192,6 @@ class SplitSemiDataset(Dataset):
     """Per-channel mean of the training images in [0, 1], subtracted by the transforms."""
     image_std: ClassVar[tuple[float, ...]] = (0.5,)
     """Per-channel standard deviation of the training images in [0, 1], divided by the transforms."""
-    horizontal_flip: ClassVar[bool] = True
-    """Whether the weak view flips images horizontally at random (off for digits)."""
-    pad_mode: ClassVar[str] = "reflect"
-    """How the random crop pads: "reflect" or "zero"."""
 
     scenario: str = param(
         "task-il",
@@ -141,16 +214,62 @@ class SplitSemiDataset(Dataset):
         None, help="cap on the training images per class in a task's pool (null: all)", validator=_at_least_labels
     )
     test_per_class: int | None = param(None, help="cap on the test images per class (null: all)", validator=_positive)
+    weak_view: str = param(
+        "crop-flip",
+        help="weak augmentation: 'crop-flip' (random crop with crop_padding, then the flip if on) or 'none' (the "
+        "normalized image as it is; the strong view then skips the crop and flip too)",
+        validator=one_of(*WEAK_VIEWS),
+    )
+    crop_padding: int | None = param(
+        None,
+        help="random crop padding in pixels (null: about a side / 8: 4 px at 32, 1 px at 8)",
+        validator=at_least_zero,
+    )
+    flip: bool = flip_param(True)
+    pad_mode: str = pad_mode_param("reflect")
+    strong_ops: int = param(
+        2, help="RandAugment-style operations the strong view draws per image", validator=at_least_zero
+    )
+    strong_magnitude: float = param(
+        1.0,
+        help="share of each operation's range the strong view draws from, around its neutral value (1: rotate up "
+        "to 30 degrees, shear up to 0.3, translate up to 30%, brightness/contrast/sharpness 0.1..1.9, ...)",
+        validator=in_unit_range,
+    )
+    cutout: float = param(
+        0.5,
+        help="side of the strong view's Cutout square, as a share of the image side (0: no Cutout)",
+        validator=in_unit_range,
+    )
 
     def load_data(self) -> RawData:
         """Read (or take from the in-memory cache) the dataset's arrays; raise SsclError if the files are not right."""
         raise NotImplementedError
 
+    def normalization(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Per-channel mean and standard deviation (of intensities in [0, 1]) the transforms normalize with;
+        called after :meth:`load_data`."""
+        return self.image_mean, self.image_std
+
     def transforms(self) -> ImageTransforms:
-        """The stream's batched transforms with this dataset's normalization and flip setting."""
+        """The stream's batched transforms: this dataset's normalization and its augmentation fields."""
+        mean, std = self.normalization()
         return ImageTransforms(
-            mean=self.image_mean, std=self.image_std, flip=self.horizontal_flip, pad_mode=self.pad_mode
+            mean=mean,
+            std=std,
+            flip=self.flip,
+            pad_mode=self.pad_mode,
+            crop=self.weak_view != "none",
+            padding=self.crop_padding,
+            ops_per_image=self.strong_ops,
+            magnitude=self.strong_magnitude,
+            cutout_fraction=self.cutout,
         )
+
+    def take(self, part: str, images: Tensor, index: Tensor) -> Tensor:
+        """The images at the sorted positions ``index`` of ``images`` (``part`` "train" or "test" of
+        :meth:`load_data`'s arrays) as one uint8 tensor; a dataset whose arrays stay on disk overrides this."""
+        return images[index]
 
     def ordered_classes(self, num_classes: int, seed: int) -> list[int]:
         """The classes in stream order: all of them for "random" and "natural", else the listed ones."""
@@ -212,6 +331,8 @@ class SplitSemiDataset(Dataset):
         """Load the data and cut it into tasks; ``seed`` fixes the random class order and the labeled images."""
         data = self.load_data()
         plan = self.task_classes(data.num_classes, seed)
+        self._check_padding(tuple(data.train_x.shape[2:]))
+        extras = data.extras_by_task(len(plan), type(self).name)
         train_by_class = _indices_by_class(data.train_y, data.num_classes)
         test_by_class = _indices_by_class(data.test_y, data.num_classes)
         label_generator = torch.Generator().manual_seed(seed)
@@ -224,16 +345,16 @@ class SplitSemiDataset(Dataset):
                 pool.append(shuffled[c][: self.unlabeled_per_class])
                 labeled.append(shuffled[c][: self.labels_per_class])
                 test.append(test_by_class[c][: self.test_per_class])
-            pool_index = torch.cat(pool).sort().values
+            pool_index = torch.cat([*pool, extras[task_id]]).sort().values
             test_index = torch.cat(test).sort().values
             tasks.append(
-                Task(
+                SplitTask(
                     id=task_id,
                     classes=classes,
-                    train_x=data.train_x[pool_index],
+                    train_x=self.take("train", data.train_x, pool_index),
                     oracle_y=data.train_y[pool_index],
                     labeled_index=torch.searchsorted(pool_index, torch.cat(labeled).sort().values),
-                    test_x=data.test_x[test_index],
+                    test_x=self.take("test", data.test_x, test_index),
                     test_y=data.test_y[test_index],
                 )
             )
@@ -248,6 +369,13 @@ class SplitSemiDataset(Dataset):
             left_out_classes=tuple(c for c in range(data.num_classes) if c not in used),
         )
 
+    def _check_padding(self, side: tuple[int, int]) -> None:
+        if self.crop_padding is not None and self.weak_view != "none" and self.crop_padding >= min(side):
+            raise SsclError(
+                f"{type(self).name}: crop_padding={self.crop_padding} must be smaller than the images' side "
+                f"({min(side)} px)"
+            )
+
     def _check_class_size(self, c: int, data: RawData, train_count: int, test_count: int) -> None:
         label = f"class {c} ({data.class_names[c]})"
         if train_count < self.labels_per_class:
@@ -260,7 +388,8 @@ class SplitSemiDataset(Dataset):
 
 
 def _indices_by_class(labels: Tensor, num_classes: int) -> list[Tensor]:
-    """Positions of each class's samples, in dataset order."""
+    """Positions of each class's samples, in dataset order (samples without a class are in none)."""
     order = torch.argsort(labels, stable=True)
-    counts = torch.bincount(labels, minlength=num_classes).tolist()
-    return list(torch.split(order, counts))
+    has_class = labels >= 0
+    counts = torch.bincount(labels[has_class], minlength=num_classes).tolist()
+    return list(torch.split(order[len(labels) - int(has_class.sum()) :], counts))
