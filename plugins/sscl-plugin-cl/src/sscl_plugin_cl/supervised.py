@@ -3,6 +3,8 @@ cross-entropy, over all classes or the sample's task only)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -26,6 +28,12 @@ def task_cross_entropy(logits: Tensor, y: Tensor, task_ids: Tensor, ctx: RunCont
     return F.cross_entropy(logits.masked_fill(~mask, float("-inf")), y)
 
 
+def model_loss(ctx: RunContext) -> Callable[..., Tensor]:
+    """The supervised loss of the run's network: its ``loss(outputs, targets, reduction)``, or the cross-entropy for
+    a network that has none (a classifier a method built itself)."""
+    return getattr(ctx.model, "loss", F.cross_entropy)
+
+
 @component
 class SupervisedMethod(Method):
     """Base class of methods trained with the model's supervised loss on labeled samples (``ctx.model.loss``: the
@@ -46,7 +54,7 @@ class SupervisedMethod(Method):
         """The model's loss of ``outputs`` against ``y``, masked to each sample's task when ``ce_classes`` is task."""
         if self.ce_classes == "task":
             return task_cross_entropy(outputs, y, task_ids, ctx)
-        return ctx.model.loss(outputs, y)
+        return model_loss(ctx)(outputs, y)
 
     def replay_loss(self, ctx: RunContext, n: int) -> Tensor | None:
         """The model's loss on up to ``n`` samples replayed from the pool with their stored targets (None while
@@ -65,7 +73,7 @@ class SupervisedMethod(Method):
             mask = task_class_mask(torch.full_like(batch.y, batch.task_id), ctx)
             logits = logits.masked_fill(~mask, float("-inf"))
         if batch.labeled_weight is None:
-            return ctx.model.loss(logits, batch.y)
-        per_sample = ctx.model.loss(logits, batch.y, reduction="none")
+            return model_loss(ctx)(logits, batch.y)
+        per_sample = model_loss(ctx)(logits, batch.y, reduction="none")
         weight = batch.labeled_weight.to(per_sample.dtype)
         return (per_sample * weight).sum() / weight.sum().clamp(min=1.0)
