@@ -1,12 +1,14 @@
 """sscl: a plugin framework for semi-supervised continual learning on edge devices.
 
 The core defines the hooks, the component interfaces, the trainer and the evaluation; every dataset,
-backbone, method, memory pool, query strategy and callback comes from a plugin.
+backbone, method, memory pool, query strategy and callback comes from a plugin, and so do the commands
+beyond run, config, plugins, list and describe.
 """
 
 from sscl_core.backbone import Backbone, ClassifierModel
 from sscl_core.batch import SemiBatch
 from sscl_core.callback import Callback
+from sscl_core.command import Command
 from sscl_core.components import component, param
 from sscl_core.context import RunContext
 from sscl_core.dataset import Dataset
@@ -24,6 +26,7 @@ __all__ = [
     "BatchTransforms",
     "Callback",
     "ClassifierModel",
+    "Command",
     "Dataset",
     "MemoryPool",
     "Method",
