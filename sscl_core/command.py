@@ -23,7 +23,7 @@ def _check_name(_instance: Any, _attribute: Any, value: Any) -> None:
 
 def _check_callable(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if not callable(value):
-        raise TypeError(f"command '{attribute.name}' must be a function, got {value!r}")
+        raise TypeError(f"a command's {attribute.name} must be a function, got {value!r}")
 
 
 @attrs.frozen

@@ -1,5 +1,8 @@
 """Shared fixtures of the core tests."""
 
+import importlib
+import textwrap
+
 import pytest
 
 from sscl_core import cli, testing
@@ -22,3 +25,26 @@ def sscl(tmp_path, monkeypatch, capsys):
         return code, out, err
 
     return run
+
+
+@pytest.fixture
+def make_distribution(tmp_path, monkeypatch):
+    """``make(dist, module, source, requires=())``: an installed distribution (dist-info with an ``sscl`` entry
+    point and the given requirements) whose plugin module ``module`` has ``source``, in a folder put first on
+    sys.path (select it with SSCL_LOAD_PLUGINS)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+
+    def make(dist, module, source, requires=()):
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+        info = site / f"{dist.replace('-', '_')}-1.2.3.dist-info"
+        info.mkdir()
+        metadata = f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n" + "".join(
+            f"Requires-Dist: {r}\n" for r in requires
+        )
+        (info / "METADATA").write_text(metadata)
+        (info / "entry_points.txt").write_text(f"[sscl]\nmain = {module}\n")
+        importlib.invalidate_caches()
+
+    return make
