@@ -1,12 +1,14 @@
 """sscl: a plugin framework for semi-supervised continual learning on edge devices.
 
 The core defines the hooks, the component interfaces, the trainer and the evaluation; every dataset,
-backbone, method, memory pool, query strategy and callback comes from a plugin.
+backbone, method, memory pool, query strategy and callback comes from a plugin, and so do the commands
+beyond run, config, plugins, list and describe.
 """
 
 from sscl_core.api.backbone import Backbone
 from sscl_core.api.batch import SemiBatch
 from sscl_core.api.callback import Callback
+from sscl_core.api.command import Command
 from sscl_core.api.components import component, param
 from sscl_core.api.context import RunContext
 from sscl_core.api.dataset import Dataset
@@ -28,6 +30,7 @@ __all__ = [
     "BatchTransforms",
     "Callback",
     "ClassifierModel",
+    "Command",
     "Dataset",
     "Evaluator",
     "MemoryPool",

@@ -1,20 +1,24 @@
-"""The ``sscl`` command line: run, bench, report, plugins, list, describe, config."""
+"""The ``sscl`` command line: the built-in commands run, config, plugins, list and describe, and every command
+the installed plugins register (``register_commands``, e.g. ``sscl bench`` of sscl-plugin-bench)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import time
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
+from packaging.utils import canonicalize_name
 
+from sscl_core.api.command import Command
 from sscl_core.api.components import describe_fields
 from sscl_core.api.errors import SsclError
 from sscl_core.config.run_config import RunConfig, load_config
-from sscl_core.plugins.registry import KINDS, Registry, kind_of, load_registry
+from sscl_core.plugins.registry import KINDS, Registry, config_path, kind_of, load_registry
 from sscl_core.run.cost import STANDARD_INPUT_SHAPES, backbone_costs, format_macs, format_shape, parse_input_shape
 from sscl_core.run.interrupt import RunInterrupted
 from sscl_core.run.resolve import resolve_components
@@ -23,6 +27,8 @@ from sscl_core.run.rundir import CONFIG_FILE
 
 DEFAULT_COST_CLASSES = 10
 """Head size of the cost ``sscl describe backbone`` shows (CIFAR-10, MNIST and digits have 10 classes)."""
+FIRST_PARTY_COMMANDS = {"bench": "sscl-plugin-bench", "report": "sscl-plugin-bench"}
+"""Commands of first-party plugin distributions: without the distribution, using one says what to install."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,59 +55,29 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command."""
-    parser = _Parser(prog="sscl", description="Semi-supervised continual learning, one plugin at a time.")
-    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
-    run = commands.add_parser("run", help="train a method on a task stream and write a run directory")
-    _add_config_arguments(run)
-    run.add_argument(
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_config_arguments(parser)
+    parser.add_argument(
         "--resume",
         metavar="RUN_DIR",
         help="continue this run after its last checkpoint, with its own config.yaml (a CONFIG or options given "
         "must resolve to the same config)",
     )
-    bench = commands.add_parser(
-        "bench", help="run a protocol's methods over its seeds, then write the table, raw numbers and plots"
-    )
-    bench.add_argument("protocol", help="a protocol preset (sscl list presets) or a config file with a bench section")
-    bench.add_argument(
-        "--methods", nargs="+", metavar="LABEL", help="only these (a name the protocol lacks runs as --method NAME)"
-    )
-    bench.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="seeds instead of the protocol's")
-    bench.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        dest="overrides",
-        help="override a setting of every run",
-    )
-    bench.add_argument("--out", type=Path, help="output folder (default: bench/PROTOCOL-TIME; an earlier one resumes)")
-    bench.add_argument("--jobs", type=int, default=1, help="runs side by side (default 1)")
-    report = commands.add_parser(
-        "report", help="the benchmark table, raw numbers and plots of existing run directories"
-    )
-    report.add_argument("paths", nargs="+", type=Path, metavar="RUN_DIR", help="run directories or folders of them")
-    report.add_argument("--out", type=Path, default=Path("report"), help="output folder (default: report)")
-    report.add_argument(
-        "--reference",
-        action="append",
-        dest="references",
-        metavar="LABEL",
-        help="label the time ratios are taken to (repeatable; default: finetune and der+fixmatch)",
-    )
-    config = commands.add_parser("config", help="print the resolved config (defaults included) as YAML")
-    _add_config_arguments(config)
-    plugins = commands.add_parser("plugins", help="installed plugin distributions, their components and hooks")
-    plugins.add_argument("--json", action="store_true", help="machine-readable output")
-    listing = commands.add_parser("list", help="registered components of one kind")
-    listing.add_argument("kind", help=", ".join([*KINDS, "presets"]))
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
-    describe = commands.add_parser("describe", help="a component's hyperparameters, defaults and properties")
-    describe.add_argument("kind", help=", ".join(KINDS))
-    describe.add_argument("name")
-    describe.add_argument(
+
+
+def _add_json_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _add_list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kind", help=", ".join([*KINDS, "presets", "commands"]))
+    _add_json_argument(parser)
+
+
+def _add_describe_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kind", help=", ".join(KINDS))
+    parser.add_argument("name")
+    parser.add_argument(
         "--input-shape",
         action="append",
         default=[],
@@ -111,27 +87,66 @@ def build_parser() -> argparse.ArgumentParser:
         + ", ".join(format_shape(s) for s in STANDARD_INPUT_SHAPES)
         + ")",
     )
-    describe.add_argument(
+    parser.add_argument(
         "--classes",
         type=int,
         default=DEFAULT_COST_CLASSES,
         help=f"backbones: classes of the linear head in the cost (default {DEFAULT_COST_CLASSES})",
     )
+
+
+def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the built-in commands and of every command ``registry``'s plugins registered.
+
+    A registered command named like a built-in one is an error naming both distributions; one whose
+    ``add_arguments`` raises is left out and its plugin marked broken (``sscl plugins`` shows why).
+    """
+    parser = _Parser(prog="sscl", description="Semi-supervised continual learning, one plugin at a time.")
+    subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for command in BUILTIN_COMMANDS:
+        command.add_arguments(subparsers.add_parser(command.name, help=command.help, description=command.help))
+    for name, (command, dist) in sorted((registry.commands if registry else {}).items()):
+        if name in BUILTIN_NAMES:
+            raise SsclError(
+                f"command '{name}' is registered by both sscl-core (built in) and {dist}: uninstall {dist}, or "
+                "leave it out with SSCL_LOAD_PLUGINS"
+            )
+        arguments = argparse.ArgumentParser(add_help=False)
+        try:
+            command.add_arguments(arguments)
+        except Exception as error:  # a broken plugin must not break the other commands
+            registry.drop_command(name, f"command '{name}' raised {type(error).__name__} adding its arguments: {error}")
+            continue
+        subparsers.add_parser(name, help=command.help, description=command.help, parents=[arguments])
     return parser
 
 
-def config_path(text: str, registry: Registry | None = None) -> Path:
-    """A config argument as a file: an existing path, or else the file of the installed preset of that name
-    (looked up in ``registry``, loaded when not given)."""
-    path = Path(text)
-    if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
-        return path
-    return (registry or load_registry()).preset(text)
+def missing_command(name: str, registry: Registry) -> SsclError | None:
+    """The error for ``sscl NAME`` when NAME is a first-party plugin's command that is not loaded (saying which
+    distribution to install, or why it did not load); None for any other name."""
+    dist = FIRST_PARTY_COMMANDS.get(name)
+    if dist is None or name in registry.commands:
+        return None
+    where = f"'sscl {name}' comes from the {dist} distribution"
+    for info in registry.plugins:
+        if canonicalize_name(info.distribution) == dist and info.error:
+            return SsclError(f"{where}, which failed to load ({info.error}): see 'sscl plugins'")
+    if os.environ.get("SSCL_LOAD_PLUGINS") is not None and _installed(dist):
+        return SsclError(f"{where}, which SSCL_LOAD_PLUGINS leaves out: add it there, or unset SSCL_LOAD_PLUGINS")
+    return SsclError(f"{where}: pip install {dist}")
 
 
-def _config_from(args: argparse.Namespace, base: str | None = None) -> RunConfig:
+def _installed(dist: str) -> bool:
+    try:
+        distribution(dist)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
+def _config_from(args: argparse.Namespace, registry: Registry, base: str | None = None) -> RunConfig:
     chosen = {"method": args.method, "dataset": args.dataset, "backbone": args.backbone}
-    source = config_path(args.config) if args.config else base
+    source = config_path(args.config, registry) if args.config else base
     return load_config(source, args.overrides, chosen)
 
 
@@ -145,16 +160,16 @@ def format_matrix(matrix: list[list[float | None]]) -> str:
     return "\n".join([header, *rows])
 
 
-def command_run(args: argparse.Namespace) -> None:
+def command_run(args: argparse.Namespace, registry: Registry) -> None:
     """Train and print the accuracy matrices and summary."""
     from sscl_core.run.trainer import Trainer
 
     if args.resume is not None:
         run_dir = check_run_dir(args.resume)
-        config = _config_from(args, base=str(run_dir / CONFIG_FILE))
-        trainer = Trainer.resume(run_dir, config, load_registry(), echo=print, progress_bar=True)
+        config = _config_from(args, registry, base=str(run_dir / CONFIG_FILE))
+        trainer = Trainer.resume(run_dir, config, registry, echo=print, progress_bar=True)
     else:
-        trainer = Trainer(_config_from(args), load_registry(), echo=print, progress_bar=True)
+        trainer = Trainer(_config_from(args, registry), registry, echo=print, progress_bar=True)
     result = trainer.run()
     metrics = result.metrics
     evaluation = metrics["evaluation"]
@@ -176,55 +191,10 @@ def command_run(args: argparse.Namespace) -> None:
     print(f"run directory: {result.run_dir}")
 
 
-def command_bench(args: argparse.Namespace) -> int:
-    """Run a protocol and write its report; exit code 1 when a run failed."""
-    from sscl_core.bench.protocol import read_protocol
-    from sscl_core.bench.runner import plan_runs, run_bench
-
-    if args.jobs < 1:
-        raise SsclError(f"--jobs must be at least 1, got {args.jobs}")
-    if args.seeds is not None and any(seed < 0 for seed in args.seeds):
-        raise SsclError(f"--seeds must be integers >= 0, got {args.seeds}")
-    registry = load_registry()
-    path = config_path(args.protocol, registry)
-    protocol = read_protocol(path.stem, path)
-    entries = protocol.select(args.methods)
-    seeds = tuple(dict.fromkeys(args.seeds)) if args.seeds else protocol.seeds
-    out = args.out or Path("bench") / f"{protocol.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    planned, skipped = plan_runs(protocol, entries, seeds, args.overrides, out, registry)
-    for line in skipped:
-        print(f"skipped {line}")
-    if not planned:
-        raise SsclError(f"no method of protocol '{protocol.name}' is installed: {'; '.join(skipped)}")
-    print(f"bench {protocol.name}: {len(planned)} runs ({len(seeds)} seeds) into {out}, {args.jobs} at a time")
-    result = run_bench(protocol, planned, skipped, out, args.jobs)
-    _print_report(result.report)
-    if result.failed:
-        print(f"{len(result.failed)} runs failed: {', '.join(result.failed)}; rerun with --out {out} to retry them")
-        return 1
-    return 0
-
-
-def command_report(args: argparse.Namespace) -> None:
-    """Write the table, raw numbers and plots of existing run directories."""
-    from sscl_core.bench.report import write_report
-
-    references = args.references or ["finetune", "der+fixmatch"]
-    _print_report(write_report(args.paths, args.out, references, title="sscl report"))
-
-
-def _print_report(report: Any) -> None:
-    print(report.markdown)
-    print(f"wrote {report.markdown_file}, {report.json_file}", end="")
-    print(f" and {len(report.plots)} plots in {report.plots[0].parent}" if report.plots else "")
-    if report.plots_skipped:
-        print(f"no plots: {report.plots_skipped}")
-
-
-def command_config(args: argparse.Namespace) -> None:
+def command_config(args: argparse.Namespace, registry: Registry) -> None:
     """Print the resolved config."""
-    config = _config_from(args)
-    resolved = resolve_components(config, load_registry()).resolved_config(config)
+    config = _config_from(args, registry)
+    resolved = resolve_components(config, registry).resolved_config(config)
     print(yaml.safe_dump(resolved, sort_keys=False), end="")
 
 
@@ -243,9 +213,9 @@ def _plugin_rows(registry: Registry) -> list[dict[str, Any]]:
     ]
 
 
-def command_plugins(args: argparse.Namespace) -> None:
+def command_plugins(args: argparse.Namespace, registry: Registry) -> None:
     """List plugin distributions."""
-    rows = _plugin_rows(load_registry())
+    rows = _plugin_rows(registry)
     if args.json:
         print(json.dumps(rows, indent=2))
         return
@@ -270,6 +240,20 @@ def _list_presets(registry: Registry, as_json: bool) -> None:
         print(f"{row['name']:<26} {row['distribution']:<22} {row['summary']}")
 
 
+def _list_commands(registry: Registry, as_json: bool) -> None:
+    """The built-in commands, then those the plugins registered, with their distributions."""
+    rows = [{"name": c.name, "distribution": "sscl-core", "summary": c.help} for c in BUILTIN_COMMANDS]
+    rows += [
+        {"name": name, "distribution": dist, "summary": command.help}
+        for name, (command, dist) in sorted(registry.commands.items())
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        print(f"{row['name']:<12} {row['distribution']:<22} {row['summary']}")
+
+
 def preset_summary(path: Path) -> str:
     """The first comment line of a preset's YAML file (its one-line description)."""
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -278,12 +262,15 @@ def preset_summary(path: Path) -> str:
     return ""
 
 
-def command_list(args: argparse.Namespace) -> None:
-    """List components of one kind, or the installed presets."""
+def command_list(args: argparse.Namespace, registry: Registry) -> None:
+    """List components of one kind, or the installed presets, or the commands."""
     if args.kind.strip().lower() in ("preset", "presets"):
-        _list_presets(load_registry(), args.json)
+        _list_presets(registry, args.json)
         return
-    registry, kind = load_registry(), kind_of(args.kind)
+    if args.kind.strip().lower() in ("command", "commands"):
+        _list_commands(registry, args.json)
+        return
+    kind = kind_of(args.kind)
     rows = [
         {
             "name": name,
@@ -306,9 +293,9 @@ def _summary(cls: type) -> str:
     return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
 
 
-def command_describe(args: argparse.Namespace) -> None:
+def command_describe(args: argparse.Namespace, registry: Registry) -> None:
     """Describe one component (``describe method der+fixmatch``: the method, then its unlabeled loss)."""
-    registry, kind = load_registry(), kind_of(args.kind)
+    kind = kind_of(args.kind)
     if kind != "backbone" and (args.input_shapes or args.classes != DEFAULT_COST_CLASSES):
         raise SsclError(f"--input-shape and --classes apply to backbones only, not to a {kind}")
     shapes = [parse_input_shape(text) for text in args.input_shapes] or list(STANDARD_INPUT_SHAPES)
@@ -359,15 +346,19 @@ def _print_backbone_cost(cls: type, shapes: list[tuple[int, int, int]], classes:
             )
 
 
-COMMANDS = {
-    "run": command_run,
-    "bench": command_bench,
-    "report": command_report,
-    "config": command_config,
-    "plugins": command_plugins,
-    "list": command_list,
-    "describe": command_describe,
-}
+BUILTIN_COMMANDS = (
+    Command("run", "train a method on a task stream and write a run directory", _add_run_arguments, command_run),
+    Command("config", "print the resolved config (defaults included) as YAML", _add_config_arguments, command_config),
+    Command(
+        "plugins", "installed plugin distributions, their components and hooks", _add_json_argument, command_plugins
+    ),
+    Command("list", "registered components of one kind", _add_list_arguments, command_list),
+    Command(
+        "describe", "a component's hyperparameters, defaults and properties", _add_describe_arguments, command_describe
+    ),
+)
+"""The commands of sscl-core; plugins add others through ``register_commands``."""
+BUILTIN_NAMES = frozenset(command.name for command in BUILTIN_COMMANDS)
 
 
 def one_line(text: str) -> str:
@@ -384,8 +375,14 @@ def main(argv: list[str] | None = None) -> int:
     """
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv or ["run"])
-        code = COMMANDS[args.command](args)
+        registry = load_registry()
+        parser = build_parser(registry)
+        missing = missing_command(argv[0], registry) if argv else None
+        if missing is not None:
+            raise missing
+        args = parser.parse_args(argv or ["run"])
+        builtin = {command.name: command for command in BUILTIN_COMMANDS}.get(args.command)
+        code = (builtin or registry.commands[args.command][0]).run(args, registry)
     except SsclError as error:
         print(f"sscl: error: {one_line(error)}", file=sys.stderr)
         return error.exit_code

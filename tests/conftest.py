@@ -1,7 +1,9 @@
 """Shared fixtures of the core tests."""
 
+import importlib
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -46,3 +48,24 @@ def install_package(tmp_path_factory):
         return sites[package]
 
     return install
+@pytest.fixture
+def make_distribution(tmp_path, monkeypatch):
+    """``make(dist, module, source, requires=())``: an installed distribution (dist-info with an ``sscl`` entry
+    point and the given requirements) whose plugin module ``module`` has ``source``, in a folder put first on
+    sys.path (select it with SSCL_LOAD_PLUGINS)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+
+    def make(dist, module, source, requires=()):
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+        info = site / f"{dist.replace('-', '_')}-1.2.3.dist-info"
+        info.mkdir()
+        metadata = f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n" + "".join(
+            f"Requires-Dist: {r}\n" for r in requires
+        )
+        (info / "METADATA").write_text(metadata)
+        (info / "entry_points.txt").write_text(f"[sscl]\nmain = {module}\n")
+        importlib.invalidate_caches()
+
+    return make

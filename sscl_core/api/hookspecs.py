@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from sscl_core.api.command import Command
+
 if TYPE_CHECKING:
     from sscl_core.api.batch import SemiBatch
     from sscl_core.api.context import RunContext
@@ -25,6 +27,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 Register = Callable[[type], None]
 RegisterPreset = Callable[[Path], None]
+RegisterCommand = Callable[[Command], None]
 
 
 class RegistrationSpecs:
@@ -70,6 +73,12 @@ class RegistrationSpecs:
     def register_presets(self, register: RegisterPreset) -> None:
         """Register run presets: YAML config files shipped with the plugin, run by name (``sscl run NAME``);
         ``register(path)`` takes the file, whose stem is the preset's name."""
+
+    @hookspec
+    def register_commands(self, register: RegisterCommand) -> None:
+        """Register subcommands of ``sscl`` beyond run, plugins, list, describe and config: ``register(command)``
+        takes a :class:`sscl_core.command.Command` (name, help, a function adding its arguments to an argparse
+        subparser, a function running it and returning the exit code)."""
 
 
 class LifecycleSpecs:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
+import pluggy
 
 from sscl_core.api.backbone import Backbone
 from sscl_core.api.callback import Callback
+from sscl_core.api.command import Command
 from sscl_core.api.components import build, close_match, hyperparameter_fields
 from sscl_core.api.dataset import Dataset
 from sscl_core.api.errors import SsclError
@@ -59,6 +62,8 @@ class Registry:
     plugins: list[PluginInfo] = attrs.field(factory=list)
     """The installed plugin distributions' entry points (the core's built-in problem kinds are not listed)."""
     presets: dict[str, tuple[Path, str]] = attrs.field(factory=dict)
+    commands: dict[str, tuple[Command, str]] = attrs.field(factory=dict)
+    """Subcommands the plugins registered, by name: the command and its distribution."""
 
     def add_preset(self, path: Path, distribution: str) -> None:
         """Register the YAML config file ``path`` as the preset named by its stem; a name taken is an error."""
@@ -82,6 +87,30 @@ class Registry:
             f"'{name}' is neither a config file nor an installed preset (presets: {', '.join(known) or 'none'})"
             f"{close_match(name, known)}"
         )
+
+    def add_command(self, command: Command, distribution: str) -> None:
+        """Register a subcommand of ``sscl``; a name taken by another distribution is an error naming both."""
+        if not isinstance(command, Command):
+            raise SsclError(f"{distribution}: {command!r} is not a command (an sscl_core.command.Command)")
+        taken = self.commands.get(command.name)
+        if taken is not None and taken[0] != command:
+            raise SsclError(
+                f"command '{command.name}' is registered by both {taken[1]} and {distribution}: "
+                "uninstall one, or load only one with SSCL_LOAD_PLUGINS"
+            )
+        self.commands[command.name] = (command, distribution)
+
+    def drop_command(self, name: str, error: str) -> None:
+        """Forget the command ``name`` and record ``error`` on the plugin that registered it (shown by
+        ``sscl plugins``), e.g. when it could not add its arguments."""
+        _command, distribution = self.commands.pop(name)
+        for info in self.plugins:
+            names = info.components.get("command", [])
+            if info.distribution == distribution and name in names:
+                names.remove(name)
+                if not names:
+                    del info.components["command"]
+                info.error = error
 
     def add(self, kind: str, cls: type, distribution: str) -> None:
         """Register ``cls`` under its ``name``; a name taken by another distribution is an error."""
@@ -134,6 +163,25 @@ CORE_PROTOCOLS = Path(__file__).parent.parent / "protocols"
 """The benchmark protocols the core ships (docs/benchmarks.md), registered as presets of sscl-core."""
 
 
+def _call_registration(
+    pm: pluggy.PluginManager,
+    hook_name: str,
+    by_name: dict[str, PluginInfo],
+    add: Callable[[PluginInfo, Any], None],
+) -> None:
+    """Call every plugin's ``hook_name`` with a ``register`` that passes what it registers to ``add``: an
+    SsclError (e.g. a name two distributions register) ends the loading, any other exception marks that plugin
+    broken."""
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        info = by_name[impl.plugin_name]
+        try:
+            impl.function(register=lambda registered, info=info: add(info, registered))
+        except SsclError:
+            raise
+        except Exception as error:  # a broken plugin must not break the others
+            info.error = f"{hook_name} raised {type(error).__name__}: {error}"
+
+
 def load_registry() -> Registry:
     """Load every allowed plugin and collect its components, and the presets of the core and the plugins."""
     pm, infos = load_plugins()
@@ -142,19 +190,18 @@ def load_registry() -> Registry:
         registry.add_preset(path, "sscl-core")
     by_name = {f"{p.distribution}:{p.entry_point}": p for p in infos}
     for kind, (hook_name, _base) in KINDS.items():
-        for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            info = by_name[impl.plugin_name]
 
-            def register(cls: type, kind: str = kind, info: PluginInfo = info) -> None:
-                registry.add(kind, cls, info.distribution)
-                info.components.setdefault(kind, []).append(cls.name)
+        def add(info: PluginInfo, cls: type, kind: str = kind) -> None:
+            registry.add(kind, cls, info.distribution)
+            info.components.setdefault(kind, []).append(cls.name)
 
-            try:
-                impl.function(register=register)
-            except SsclError:
-                raise
-            except Exception as error:  # a broken plugin must not break the others
-                info.error = f"{hook_name} raised {type(error).__name__}: {error}"
+        _call_registration(pm, hook_name, by_name, add)
+
+    def add_command(info: PluginInfo, command: Command) -> None:
+        registry.add_command(command, info.distribution)
+        info.components.setdefault("command", []).append(command.name)
+
+    _call_registration(pm, "register_commands", by_name, add_command)
     for impl in pm.hook.register_presets.get_hookimpls():
         info = by_name[impl.plugin_name]
         try:
@@ -164,3 +211,12 @@ def load_registry() -> Registry:
         except Exception as error:  # a broken plugin must not break the others
             info.error = f"register_presets raised {type(error).__name__}: {error}"
     return registry
+
+
+def config_path(text: str, registry: Registry | None = None) -> Path:
+    """A config argument as a file: an existing path, or else the file of the installed preset of that name
+    (looked up in ``registry``, loaded when not given)."""
+    path = Path(text)
+    if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
+        return path
+    return (registry or load_registry()).preset(text)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import attrs
 
-from sscl_core.bench.plots import write_plots
-from sscl_core.bench.table import build_rows, load_runs, report_json, report_markdown
 from sscl_core.run.rundir import write_atomic
+from sscl_plugin_bench.plots import write_plots
+from sscl_plugin_bench.table import build_rows, load_runs, report_json, report_markdown
 
 RESULTS_MARKDOWN = "results.md"
 RESULTS_JSON = "results.json"

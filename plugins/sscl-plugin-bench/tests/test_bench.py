@@ -7,16 +7,16 @@ import pytest
 from PIL import Image
 
 from sscl_core import SsclError
-from sscl_core.bench.handwritten import measure_overhead, train_handwritten
-from sscl_core.bench.plots import write_plots
-from sscl_core.bench.protocol import read_protocol
-from sscl_core.bench.runner import _installed, plan_runs
-from sscl_core.bench.table import build_rows, load_runs, run_label
 from sscl_core.config.run_config import load_config
 from sscl_core.plugins.registry import load_registry
 from sscl_core.run.checkpoint import read_manifest
 from sscl_core.run.resolve import resolve_components
 from sscl_core.run.rundir import write_config
+from sscl_plugin_bench.handwritten import measure_overhead, train_handwritten
+from sscl_plugin_bench.plots import write_plots
+from sscl_plugin_bench.protocol import read_protocol
+from sscl_plugin_bench.runner import _installed, plan_runs
+from sscl_plugin_bench.table import build_rows, load_runs, run_label
 
 TINY = ["--set", "train.iters_per_task=4", "--set", "dataset.test_per_class=10"]
 
@@ -175,7 +175,7 @@ def test_report_without_matplotlib_still_writes_the_tables(sscl, tmp_path, monke
     monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)
     code, out, err = sscl("report", str(tmp_path / "runs"), "--out", str(tmp_path / "r"))
     assert code == 0, err
-    assert "no plots: plots need matplotlib: pip install 'sscl-core[plots]'" in out
+    assert "no plots: plots need matplotlib: pip install 'sscl-plugin-bench[plots]'" in out
     assert (tmp_path / "r" / "results.md").is_file() and not (tmp_path / "r" / "plots").exists()
 
 
@@ -192,7 +192,7 @@ def test_run_labels_and_two_runs_of_one_label_and_seed(tmp_path):
 
 def test_plots_need_matplotlib_only_when_drawn(tmp_path, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)
-    with pytest.raises(ImportError, match="sscl-core\\[plots\\]"):
+    with pytest.raises(ImportError, match="sscl-plugin-bench\\[plots\\]"):
         write_plots([], build_rows([]), tmp_path)
 
 

@@ -6,7 +6,7 @@ order), so with the same seed it ends with the same weights as the framework's f
 around the loop (hooks, batch objects, bookkeeping) is missing. Each iteration is timed over the same span as the
 trainer's: from drawing the batch to the loss as a Python float.
 
-    python -m sscl_core.bench.handwritten CONFIG [--set KEY=VALUE]... --run-dir DIR [--rounds 3]
+    python -m sscl_plugin_bench.handwritten CONFIG [--set KEY=VALUE]... --run-dir DIR [--rounds 3]
     (writes DIR/metrics.json: the loop's timing and ``framework_overhead``)
 """
 
@@ -25,17 +25,16 @@ import attrs
 import torch
 import torch.nn.functional as F
 
-from sscl_core.bench.protocol import HANDWRITTEN_LABEL
-from sscl_core.run.checkpoint import load_checkpoint, read_manifest
-from sscl_core.classification.model import ClassifierModel
-from sscl_core.cli import config_path
-from sscl_core.config.run_config import RunConfig, load_config
 from sscl_core.api.errors import SsclError
-from sscl_core.plugins.registry import Registry, load_registry
-from sscl_core.run.resolve import resolve_device
+from sscl_core.classification.model import ClassifierModel
+from sscl_core.config.run_config import RunConfig, load_config
+from sscl_core.plugins.registry import Registry, config_path, load_registry
+from sscl_core.run.checkpoint import load_checkpoint, read_manifest
 from sscl_core.run.metrics import machine_info
+from sscl_core.run.resolve import resolve_device
 from sscl_core.run.rundir import write_metrics
 from sscl_core.run.trainer import Trainer
+from sscl_plugin_bench.protocol import HANDWRITTEN_LABEL
 
 
 @attrs.define
@@ -130,7 +129,9 @@ def measure_overhead(config: RunConfig, registry: Registry, rounds: int, scratch
 
 def main(argv: list[str] | None = None) -> int:
     """Measure the overhead on a config and write the run directory's metrics.json."""
-    parser = argparse.ArgumentParser(prog="python -m sscl_core.bench.handwritten", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m sscl_plugin_bench.handwritten", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("config")
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
     parser.add_argument("--run-dir", required=True, type=Path)

@@ -1,4 +1,4 @@
-"""Plots of a benchmark (optional extra ``sscl-core[plots]``, matplotlib): accuracy-matrix heatmaps per run,
+"""Plots of a benchmark (optional extra ``sscl-plugin-bench[plots]``, matplotlib): accuracy-matrix heatmaps per run,
 average accuracy after each task per method, and iteration time per method. PNG files, no screen needed."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from sscl_core.bench.table import Run
+from sscl_plugin_bench.table import Run
 
 PROTOCOL_TITLES = {"task-il": "task-IL", "class-il": "class-IL"}
 MARKERS = "os^vDPX*<>"
@@ -19,7 +19,7 @@ def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise ImportError("plots need matplotlib: pip install 'sscl-core[plots]'") from None
+        raise ImportError("plots need matplotlib: pip install 'sscl-plugin-bench[plots]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

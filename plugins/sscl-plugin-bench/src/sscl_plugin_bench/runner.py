@@ -21,16 +21,15 @@ from pathlib import Path
 import attrs
 from tqdm import tqdm
 
-from sscl_core.bench.protocol import HANDWRITTEN_LABEL, BenchEntry, Protocol
-from sscl_core.bench.report import Report, write_report
-from sscl_core.run.checkpoint import read_manifest
-from sscl_core.cli import config_path
-from sscl_core.config.run_config import load_config, read_yaml
 from sscl_core.api.errors import SsclError
-from sscl_core.plugins.registry import Registry
+from sscl_core.config.run_config import load_config, read_yaml
+from sscl_core.plugins.registry import Registry, config_path
+from sscl_core.run.checkpoint import read_manifest
 from sscl_core.run.resolve import resolve_components
 from sscl_core.run.resume import config_differences, config_sha256
 from sscl_core.run.rundir import CONFIG_FILE, METRICS_FILE
+from sscl_plugin_bench.protocol import HANDWRITTEN_LABEL, BenchEntry, Protocol
+from sscl_plugin_bench.report import Report, write_report
 
 
 @attrs.define
@@ -119,7 +118,7 @@ def plan_runs(
             if protocol.handwritten_loop and entry.label == "finetune":
                 name = f"{HANDWRITTEN_LABEL}-s{seed}"
                 hand_dir = runs_dir / name
-                command = [sys.executable, "-m", "sscl_core.bench.handwritten", str(protocol.config)]
+                command = [sys.executable, "-m", "sscl_plugin_bench.handwritten", str(protocol.config)]
                 command += [x for s in [*entry.overrides, *overrides, f"seed={seed}"] for x in ("--set", s)]
                 command += ["--run-dir", str(hand_dir)]
                 mode = "reuse" if (hand_dir / METRICS_FILE).is_file() else "start"

@@ -25,8 +25,8 @@ from typing import Any
 
 import attrs
 
-from sscl_core.config.run_config import BENCH_SECTION, read_yaml
 from sscl_core.api.errors import SsclError
+from sscl_core.config.run_config import BENCH_SECTION, read_yaml
 
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 """What a method label may look like (it names a run directory)."""

@@ -144,7 +144,7 @@ def build_rows(runs: list[Run], references: Iterable[str] = ("finetune", "der+fi
 
 def framework_overhead(runs: list[Run]) -> dict[str, Any] | None:
     """The framework's finetune over the hand-written loop, median iteration time: per seed (each the median
-    over the rounds the two alternated in one process, see :mod:`sscl_core.bench.handwritten`) and the median
+    over the rounds the two alternated in one process, see :mod:`sscl_plugin_bench.handwritten`) and the median
     over seeds; None without a hand-written run."""
     measured = {r.seed: r.metrics["framework_overhead"] for r in runs if "framework_overhead" in r.metrics}
     if not measured:
