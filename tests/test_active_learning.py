@@ -415,3 +415,48 @@ def semi_supervised_methods():
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_every_strategy_with_each_semi_supervised_method_on_digits(tmp_path, monkeypatch, method, strategy):
     check_per_class_and_per_task(tmp_path, monkeypatch, method, strategy)
+
+
+class TaskWithExtras(Task):
+    """A task whose pool also holds images without any label (oracle -1): the oracle can label none of them."""
+
+    def labelable(self):
+        return self.oracle_y >= 0
+
+
+@component
+class SyntheticWithExtras(testing.SyntheticDataset):
+    """The synthetic stream with EXTRAS classless images appended to every task's pool."""
+
+    name = "synthetic-extras"
+
+    def build_stream(self, seed):
+        stream = super().build_stream(seed)
+        for t, task in enumerate(stream.tasks):
+            extra = torch.full((EXTRAS, *task.train_x.shape[1:]), 128, dtype=torch.uint8)
+            stream.tasks[t] = TaskWithExtras(
+                id=task.id,
+                classes=task.classes,
+                train_x=torch.cat([extra, task.train_x]),
+                test_x=task.test_x,
+                test_y=task.test_y,
+                oracle_y=torch.cat([torch.full((EXTRAS,), -1), task.oracle_y]),
+                labeled_index=task.labeled_index + EXTRAS,
+            )
+        return stream
+
+
+EXTRAS = 30
+
+
+@pytest.mark.parametrize("budget", ["budget_per_class: 3", "budget_per_task: 60"])
+@pytest.mark.parametrize("strategy", ["least-confidence", "random"])
+def test_images_the_oracle_cannot_label_are_never_chosen(tmp_path, strategy, budget):
+    SEEN.clear()
+    sets = [f"active_learning={{strategy: {strategy}, {budget}}}", "callbacks=[record-labels]"]
+    result = testing.run_tiny(registry(SyntheticWithExtras), tmp_path, "er", [*sets, "dataset=synthetic-extras"])
+    assert result.metrics["tasks_done"] == 2
+    for seen in SEEN:
+        assert int(seen["labeled"].min()) >= EXTRAS and bool((seen["labels"] >= 0).all())
+    if budget.startswith("budget_per_task"):
+        assert [len(seen["labeled"]) for seen in SEEN] == [48, 48], "every labelable image, and only those"

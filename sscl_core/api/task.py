@@ -75,6 +75,11 @@ class Task:
         self.labeled_index = torch.cat([self.labeled_index, torch.tensor(new, dtype=torch.long)])
         return take(self.oracle_y, indices)
 
+    def labelable(self) -> Tensor:
+        """A bool mask over the training images: those the oracle can label (all of them, unless the dataset keeps
+        images that have no label at all in the pool, as extra unlabeled data)."""
+        return torch.ones(len(self), dtype=torch.bool)
+
     def clear_labels(self) -> None:
         """Forget every label of this task (before an active-learning strategy picks them again)."""
         self.labeled_index = torch.zeros(0, dtype=torch.long)

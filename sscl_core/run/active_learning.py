@@ -130,11 +130,15 @@ class ActiveLearner:
         up (0 for a per-task budget).
         """
         per_class = self.budget.budget_per_class
+        keep = task.labelable().nonzero().flatten()
+        position = torch.full((len(task),), -1, dtype=torch.long)
+        position[keep] = torch.arange(len(keep))
+        probs, features = probs[keep], features[keep] if features is not None else None
         if per_class is not None:
-            counts = torch.bincount(task.oracle_y, minlength=max(task.classes) + 1)
+            counts = torch.bincount(task.oracle_y[keep], minlength=max(task.classes) + 1)
             remaining = {c: min(per_class, int(counts[c])) for c in task.classes}
         else:
-            remaining = {None: min(self.budget.budget_per_task, len(task))}
+            remaining = {None: min(self.budget.budget_per_task, len(keep))}
         column_of = torch.full((max(columns) + 1,), -1, dtype=torch.long)
         column_of[columns] = torch.arange(len(columns))
         rounds = max(1, self.strategy.rounds)
@@ -144,11 +148,13 @@ class ActiveLearner:
             quota = {key: math.ceil(left / (rounds - r)) for key, left in remaining.items()}
             if sum(quota.values()) == 0:
                 continue
-            candidates = Candidates(probs=probs, features=features, labeled=labeled, labels=column_of[labels])
+            candidates = Candidates(
+                probs=probs, features=features, labeled=position[labeled], labels=column_of[labels]
+            )
             if per_class is None:
-                picked = self._ask(candidates, quota[None], generator)
+                picked = keep[self._ask(candidates, quota[None], generator)]
             else:
-                ranking = self._ask(candidates, len(task) - len(labeled), generator)
+                ranking = keep[self._ask(candidates, len(keep) - len(labeled), generator)]
                 picked, looked_up = take_per_class(ranking, task.oracle_y[ranking], quota)
                 lookups += looked_up
             acquired = task.acquire_labels(picked)

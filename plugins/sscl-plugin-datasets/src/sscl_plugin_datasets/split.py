@@ -113,6 +113,10 @@ class SplitTask(Task):
     """A task of a split stream: its pool may also hold images without a class (oracle label
     :data:`NO_CLASS`), which are never labeled: :meth:`acquire_labels` refuses them."""
 
+    def labelable(self) -> Tensor:
+        """Every training image except those without a class."""
+        return self.oracle_y != NO_CLASS
+
     def acquire_labels(self, indices: Tensor) -> Tensor:
         """Labels of training images ``indices``, added to the labeled set; an image without a class is an
         SsclError and leaves the labeled set as it was (its oracle label is no class a method could learn)."""
