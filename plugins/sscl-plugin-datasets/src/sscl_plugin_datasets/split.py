@@ -111,11 +111,14 @@ class RawData:
 @attrs.define(eq=False)
 class SplitTask(Task):
     """A task of a split stream: its pool may also hold images without a class (oracle label
-    :data:`NO_CLASS`), which are never labeled: :meth:`acquire_labels` refuses them."""
+    :data:`NO_CLASS`), which are never labeled: :meth:`acquire_labels` refuses them. ``classless`` marks them
+    (known from the files, not from the oracle, so asking what can be labeled reads no label)."""
+
+    classless: Tensor | None = None
 
     def labelable(self) -> Tensor:
         """Every training image except those without a class."""
-        return self.oracle_y != NO_CLASS
+        return super().labelable() if self.classless is None else ~self.classless
 
     def acquire_labels(self, indices: Tensor) -> Tensor:
         """Labels of training images ``indices``, added to the labeled set; an image without a class is an
@@ -360,6 +363,7 @@ class SplitSemiDataset(Dataset):
                     labeled_index=torch.searchsorted(pool_index, torch.cat(labeled).sort().values),
                     test_x=self.take("test", data.test_x, test_index),
                     test_y=data.test_y[test_index],
+                    classless=(data.train_y[pool_index] == NO_CLASS) if extras[task_id].numel() else None,
                 )
             )
         used = {c for classes in plan for c in classes}
