@@ -187,3 +187,124 @@ def test_presets_are_listed_and_run_by_name(tmp_path, capsys):
     assert main(["run", "edgehml-digts-5"]) == 2
     err = capsys.readouterr().err
     assert "neither a config file nor an installed preset" in err and "edgehml-digits-5" in err
+
+
+def _gradient_rows(iteration):
+    return [rows for rows, grad in iteration["forwards"] if grad]
+
+
+def test_joint_forward_is_one_gradient_forward_of_the_labeled_replay_and_strong_rows(tmp_path):
+    from sscl_core.trainer import Trainer
+
+    overrides = ["method.joint_forward=true", "method.warmup=0.5", "method.threshold=0.5", "dataset.num_tasks=2"]
+    registry, config = digits_run(tmp_path, overrides, [ForwardProbe])
+    result = Trainer(config, registry).run()
+    assert all(len(_gradient_rows(it)) == 1 for it in ForwardProbe.iterations)
+    later = ForwardProbe.iterations[ITERS:]
+    warm = [it for it in later if it["task_iter"] < ITERS // 2]
+    assert all(_gradient_rows(it) == [24] for it in warm)
+    assert all({"ce", "replay_ce", "pseudo_replay_ce"} <= it["losses"].keys() for it in later)
+    with_unsup = [it for it in later if "unsup" in it["losses"]]
+    assert with_unsup and all(_gradient_rows(it)[0] > 24 for it in with_unsup)
+    assert result.metrics["accuracy"]["task-il"][0][0] > 60
+
+
+def test_consistency_rows_and_strong_on_demand_forward_only_the_rows_they_keep(tmp_path):
+    from sscl_core.trainer import Trainer
+
+    overrides = [
+        "method.consistency_rows=5",
+        "method.strong_on_demand=true",
+        "method.warmup=0.5",
+        "method.harvest_every=3",
+        "method.threshold=0.5",
+        "dataset.num_tasks=2",
+    ]
+    registry, config = digits_run(tmp_path, overrides, [ForwardProbe, PoolProbe])
+    Trainer(config, registry).run()
+    unlabeled_rows = config.train.batch_size * config.train.uratio
+    for it in ForwardProbe.iterations:
+        no_grad = [rows for rows, grad in it["forwards"] if not grad]
+        if it["task_iter"] < ITERS // 2:
+            assert no_grad == ([unlabeled_rows] if it["task_iter"] % 3 == 0 else [])
+        else:
+            assert it["weak"] and not it["strong"] and no_grad == [5]
+            assert all(rows <= 8 for rows in _gradient_rows(it))
+    assert any("unsup" in it["losses"] for it in ForwardProbe.iterations)
+    assert PoolProbe.ctx.memory_pool.disk_len() > 0
+
+
+def test_strong_on_demand_gives_the_strong_rows_of_the_confident_pseudo_labels(tmp_path):
+    from sscl_core.trainer import Trainer
+
+    registry, config = digits_run(
+        tmp_path,
+        ["method.strong_on_demand=true", "method.warmup=0.0", "method.threshold=0.5", "dataset.num_tasks=2"],
+        [ForwardProbe],
+    )
+    Trainer(config, registry).run()
+    unlabeled_rows = config.train.batch_size * config.train.uratio
+    for position, it in enumerate(ForwardProbe.iterations):
+        assert it["weak"] and not it["strong"]
+        grads = [grad for _rows, grad in it["forwards"]]
+        weak = grads.index(False)
+        unsup = "unsup" in it["losses"]
+        assert grads.count(True) == (2 if position < ITERS else 3) + unsup
+        if unsup:
+            rows, grad = it["forwards"][weak + 1]
+            assert grad and 2 <= rows <= unlabeled_rows
+
+
+@component
+class LayoutProbe(Callback):
+    """Records whether every training forward's input is channels-last contiguous, and the model at the end."""
+
+    name = "layout-probe"
+    inputs: ClassVar[list[bool]] = []
+    model: ClassVar = None
+
+    @hookimpl
+    def before_run(self, ctx):
+        LayoutProbe.inputs.clear()
+
+        def record(module, args):
+            if module.training:
+                LayoutProbe.inputs.append(args[0].is_contiguous(memory_format=torch.channels_last))
+
+        ctx.model.register_forward_pre_hook(record)
+
+    @hookimpl
+    def after_run(self, ctx):
+        LayoutProbe.model = ctx.model
+
+
+def test_channels_last_converts_the_weights_and_every_training_input(tmp_path):
+    from sscl_core.trainer import Trainer
+
+    registry, config = digits_run(tmp_path, ["method.channels_last=true", "dataset.num_tasks=2"], [LayoutProbe])
+    result = Trainer(config, registry).run()
+    convs = [m for m in LayoutProbe.model.modules() if isinstance(m, torch.nn.Conv2d) and m.in_channels > 1]
+    assert convs and all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs)
+    assert LayoutProbe.inputs and all(LayoutProbe.inputs)
+    assert result.metrics["accuracy"]["task-il"][0][0] > 60
+
+
+def test_the_original_preset_repeats_the_matrices_of_the_defaults_before_the_speed_levers(tmp_path):
+    import json
+    from pathlib import Path
+
+    from sscl_core.trainer import Trainer
+
+    recorded = json.loads((Path(__file__).parent / "original_digits_20.json").read_text())
+    if recorded["torch"] != torch.__version__:
+        pytest.skip(f"recorded with torch {recorded['torch']}, this is {torch.__version__}")
+    registry = load_registry()
+    overrides = [f"output_dir={tmp_path}", "device=cpu", f"train.iters_per_task={ITERS}", "seed=0"]
+    config = load_config(registry.preset("edgehml-original"), overrides=overrides)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = Trainer(config, registry).run()
+    finally:
+        torch.set_num_threads(threads)
+    assert result.metrics["accuracy"] == recorded["accuracy"]
