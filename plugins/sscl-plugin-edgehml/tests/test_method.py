@@ -308,3 +308,23 @@ def test_the_original_preset_repeats_the_matrices_of_the_defaults_before_the_spe
     finally:
         torch.set_num_threads(threads)
     assert result.metrics["accuracy"] == recorded["accuracy"]
+
+
+def test_refresh_every_redraws_the_pseudo_labeled_ram_tier_within_a_task_and_logs_it(tmp_path):
+    import json
+
+    from sscl_core.trainer import Trainer
+
+    overrides = ["method.refresh_every=5", "method.threshold=0.5", "method.warmup=0.0", "dataset.num_tasks=2"]
+    registry, config = digits_run(tmp_path, overrides, [ForwardProbe])
+    Trainer(config, registry).run()
+    events = [json.loads(line) for line in (tmp_path / "run" / "events.jsonl").read_text().splitlines()]
+    refreshes = [e for e in events if e["event"] == "pseudo_refresh"]
+    assert [(e["task"], e["iter"]) for e in refreshes] == [(t, k) for t in (0, 1) for k in (4, 9, 14, 19)]
+    assert all(e["labeled"] + e["pseudo_ram"] <= 200 and e["disk"] >= e["pseudo_ram"] for e in refreshes)
+    filled = next(e for e in refreshes if e["pseudo_ram"] > 0)
+    assert filled["task"] == 0 and filled["iter"] < ITERS - 1, "nothing harvested in the first task"
+    assert filled["pseudo_ram_per_task"] == {"0": filled["pseudo_ram"]}
+    first_task = ForwardProbe.iterations[: filled["iter"] + 2]
+    assert not any("pseudo_replay_ce" in it["losses"] for it in first_task[:-1])
+    assert "pseudo_replay_ce" in first_task[-1]["losses"]

@@ -103,6 +103,11 @@ class EdgeHML(Method):
     channels_last: bool = param(
         False, help="keep the model's weights and the training inputs in channels-last memory format"
     )
+    refresh_every: int = param(
+        0,
+        help="also redraw M_U from the disk tier every this many iterations within a task (0: at task ends only)",
+        validator=attrs.validators.ge(0),
+    )
 
     def unsup_weight(self, task_iter: int, iters_per_task: int) -> float:
         """lambda_u(k): 0 during the warm-up (k < k0), then the cosine ramp ``0.5 - 0.5 cos(pi (k - k0) / R)``,
@@ -261,10 +266,25 @@ class EdgeHML(Method):
         return losses
 
     @hookimpl
+    def after_iter(self, ctx: RunContext) -> None:
+        """With ``refresh_every``, redraw M_U from the disk tier every that many iterations (not at the task's
+        last one: the task-end redraw follows)."""
+        done = ctx.task_iter + 1
+        if self.refresh_every and self.harvests() and done % self.refresh_every == 0:
+            if done < ctx.config.train.iters_per_task:
+                self._refresh(ctx)
+
+    @hookimpl
     def after_task(self, ctx: RunContext) -> None:
         """Refresh the pseudo-labeled RAM tier from the disk tier, weighted by the classes' loss on the labeled tier."""
         if self.harvests():
-            ctx.memory_pool.refresh_pseudo(self.class_losses(ctx), ctx.generator)
+            self._refresh(ctx)
+
+    def _refresh(self, ctx: RunContext) -> None:
+        """Redraw M_U and log what the pool's pseudo-labeled tiers hold afterwards (event ``pseudo_refresh``)."""
+        pool: HierarchicalMemoryPool = ctx.memory_pool
+        pool.refresh_pseudo(self.class_losses(ctx), ctx.generator)
+        ctx.log("pseudo_refresh", task=ctx.task_index, iter=ctx.task_iter, **pool.pseudo_contents())
 
     def class_losses(self, ctx: RunContext) -> dict[int, float]:
         """The model's mean cross-entropy per class on the labeled RAM tier (test transform, eval mode, no-grad)."""
