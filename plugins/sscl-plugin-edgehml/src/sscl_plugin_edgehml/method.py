@@ -85,18 +85,18 @@ class EdgeHML(Method):
         validator=attrs.validators.ge(1),
     )
     joint_forward: bool = param(
-        False,
+        True,
         help="one forward (and backward) of the labeled, both replay and the strong-view rows together instead of "
         "one per batch (batch-norm statistics then come from all of them)",
     )
     consistency_rows: int = param(
-        0,
+        16,
         help="after the warm-up, pseudo-label, harvest and train the consistency on only this many rows of the "
         "unlabeled batch (0: all of them)",
         validator=attrs.validators.ge(0),
     )
     strong_on_demand: bool = param(
-        False,
+        True,
         help="build the strong view in the method, only for the rows the consistency loss uses, instead of "
         "having the batch builder augment every unlabeled row",
     )
