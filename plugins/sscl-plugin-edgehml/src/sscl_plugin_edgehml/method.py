@@ -39,11 +39,13 @@ class EdgeHML(Method):
     Progressive learning: for the first ``warmup`` fraction of every task the unlabeled consistency is off, and
     then no strong view is built or forwarded; the weak view is forwarded (no-grad) only every
     ``harvest_every`` iterations to harvest pseudo-labels. An optional cosine ramp over a ``ramp`` fraction
-    follows. Defaults are the original configuration's values (k0 200 of 1000 iterations is ``warmup`` 0.2;
-    lambda_unsup_replay 0.1 is its CIFAR-10 setting); ``harvest_every`` is ours (the original forwarded both
-    views in every iteration), and so is ``strong_confident_only``: the strong view is forwarded only for the
-    rows the mask keeps (at least two), which gives the same loss for a fraction of the cost (batch-norm
-    statistics then come from those rows only).
+    follows. The loss weights, threshold, replay size and warm-up are the original configuration's values (k0
+    200 of 1000 iterations is ``warmup`` 0.2; lambda_unsup_replay 0.1 is its CIFAR-10 setting). The rest is
+    ours and decides the cost, not the losses' definition: after the warm-up only ``consistency_rows`` of the
+    unlabeled rows are pseudo-labeled and trained, their strong view is built by the method
+    (``strong_on_demand``) and forwarded only for the rows the mask keeps (``strong_confident_only``: the same
+    loss for a fraction of the cost), and all gradient rows go through one forward (``joint_forward``: batch-norm
+    statistics then come from all of them). Preset ``edgehml-original`` turns these off, as before they existed.
     """
 
     name = "edgehml"
