@@ -87,7 +87,7 @@ class EdgeHML(Method):
         validator=attrs.validators.ge(1),
     )
     joint_forward: bool = param(
-        True,
+        False,
         help="one forward (and backward) of the labeled, both replay and the strong-view rows together instead of "
         "one per batch (batch-norm statistics then come from all of them)",
     )
