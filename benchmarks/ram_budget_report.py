@@ -32,12 +32,12 @@ LINES = ("edgehml", "edgehml-no-disk", "der+fixmatch", "er")
 
 
 def load_runs(out: Path) -> list[dict[str, Any]]:
-    """Every finished run of the study: family, budget, seed, metrics and run directory."""
+    """Every finished run of the study (all tasks done): family, budget, seed, metrics and run directory."""
     runs = []
     for path in sorted((out / "runs").glob("*/metrics.json")):
         match = LABEL.match(path.parent.name)
         metrics = json.loads(path.read_text())
-        if match is None or metrics.get("tasks_done") != len(metrics["accuracy"]["task-il"]):
+        if match is None or metrics.get("tasks_done") != len(metrics["accuracy"]["task-il"][0]):
             continue
         runs.append(
             {
