@@ -225,6 +225,34 @@ def test_ram_bytes_counts_both_ram_tiers_and_the_write_buffer(tmp_path):
     assert pool.ram_bytes() == with_buffer + 6 * (16 + 3 * 8)
 
 
+def test_the_labeled_tier_grows_with_what_it_holds_instead_of_preallocating_the_budget():
+    pool = HierarchicalMemoryPool(size=200, disk_size=0)
+    gen = torch.Generator().manual_seed(0)
+    row_bytes = 16 + 3 * 8
+    pool.add(batch(range(10)), gen)
+    assert pool.ram_bytes() == 16 * row_bytes
+    assert torch.equal(pool.labeled_samples()["index"], torch.arange(10))
+    pool.add(batch(range(10, 300)), gen)
+    assert len(pool) == 200 and pool.ram_bytes() == 200 * row_bytes
+
+
+def test_pseudo_share_keeps_that_part_of_the_budget_for_the_pseudo_labeled_ram_tier(tmp_path):
+    pool = HierarchicalMemoryPool(size=10, disk_size=40, shard_samples=4, pseudo_share=0.4)
+    pool.attach(tmp_path)
+    gen = torch.Generator().manual_seed(0)
+    pool.add(batch(range(30)), gen)
+    pool.add_pseudo(batch(range(20), task_id=1), gen)
+    pool.refresh_pseudo({0: 1.0, 1: 1.0, 2: 1.0}, gen)
+    assert len(pool._labeled) == 6 and pool.pseudo_ram_len() == 4 and len(pool) == 10
+    contents = pool.pseudo_contents()
+    assert contents["labeled"] == 6 and contents["pseudo_ram"] == 4 and contents["disk"] == 20
+    assert sum(contents["pseudo_ram_per_class"].values()) == 4 and contents["pseudo_ram_per_task"] == {1: 4}
+    assert sorted(contents["disk_per_class"]) == [0, 1, 2] and contents["disk_per_task"] == {1: 20}
+    assert all(task == 1 and 0 <= index < 20 and y == index % 3 for task, index, y in contents["pseudo_ram_samples"])
+    with pytest.raises(ValueError, match="pseudo_share"):
+        HierarchicalMemoryPool(size=10, pseudo_share=1.0)
+
+
 def roundtrip(state):
     """The state through torch.save / torch.load with weights_only, as a checkpoint stores it."""
     buffer = io.BytesIO()

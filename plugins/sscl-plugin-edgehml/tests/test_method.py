@@ -113,7 +113,7 @@ def test_no_strong_view_forward_and_no_unlabeled_gradient_during_the_warmup(tmp_
         assert it["weak"] == (it["task_iter"] % 3 == 0)
         big = [grad for rows, grad in it["forwards"] if rows == unlabeled_rows]
         assert big == ([False] if it["weak"] else []), it
-    assert all(it["weak"] and it["strong"] for it in after)
+    assert all(it["weak"] and not it["strong"] for it in after), "the strong view is built on demand by default"
     assert any("unsup" in it["losses"] for it in after)
     assert any(it["forwards"] and it["forwards"][-1][1] for it in after)
 
@@ -121,7 +121,8 @@ def test_no_strong_view_forward_and_no_unlabeled_gradient_during_the_warmup(tmp_
 def test_harvest_keeps_confident_pseudo_labels_of_the_task_classes_and_the_redraw_fills_the_ram_budget(tmp_path):
     from sscl_core.run.trainer import Trainer
 
-    registry, config = digits_run(tmp_path, ["method.threshold=0.6", "memory_pool.size=60"], [PoolProbe])
+    overrides = ["method.threshold=0.6", "memory_pool.size=60", "method.consistency_rows=0"]
+    registry, config = digits_run(tmp_path, overrides, [PoolProbe])
     result = Trainer(config, registry).run()
     pool = PoolProbe.ctx.memory_pool
     assert isinstance(pool, HierarchicalMemoryPool)
@@ -187,3 +188,144 @@ def test_presets_are_listed_and_run_by_name(tmp_path, capsys):
     assert main(["run", "edgehml-digts-5"]) == 2
     err = capsys.readouterr().err
     assert "neither a config file nor an installed preset" in err and "edgehml-digits-5" in err
+
+
+def _gradient_rows(iteration):
+    return [rows for rows, grad in iteration["forwards"] if grad]
+
+
+def test_joint_forward_is_one_gradient_forward_of_the_labeled_replay_and_strong_rows(tmp_path):
+    from sscl_core.trainer import Trainer
+
+    overrides = ["method.joint_forward=true", "method.warmup=0.5", "method.threshold=0.5", "dataset.num_tasks=2"]
+    registry, config = digits_run(tmp_path, overrides, [ForwardProbe])
+    result = Trainer(config, registry).run()
+    assert all(len(_gradient_rows(it)) == 1 for it in ForwardProbe.iterations)
+    later = ForwardProbe.iterations[ITERS:]
+    warm = [it for it in later if it["task_iter"] < ITERS // 2]
+    assert all(_gradient_rows(it) == [24] for it in warm)
+    assert all({"ce", "replay_ce", "pseudo_replay_ce"} <= it["losses"].keys() for it in later)
+    with_unsup = [it for it in later if "unsup" in it["losses"]]
+    assert with_unsup and all(_gradient_rows(it)[0] > 24 for it in with_unsup)
+    assert result.metrics["accuracy"]["task-il"][0][0] > 60
+
+
+def test_consistency_rows_and_strong_on_demand_forward_only_the_rows_they_keep(tmp_path):
+    from sscl_core.trainer import Trainer
+
+    overrides = [
+        "method.consistency_rows=8",
+        "method.strong_on_demand=true",
+        "method.warmup=0.5",
+        "method.harvest_every=3",
+        "method.threshold=0.3",
+        "dataset.num_tasks=2",
+    ]
+    registry, config = digits_run(tmp_path, overrides, [ForwardProbe, PoolProbe])
+    Trainer(config, registry).run()
+    unlabeled_rows = config.train.batch_size * config.train.uratio
+    for it in ForwardProbe.iterations:
+        no_grad = [rows for rows, grad in it["forwards"] if not grad]
+        if it["task_iter"] < ITERS // 2:
+            assert no_grad == ([unlabeled_rows] if it["task_iter"] % 3 == 0 else [])
+        else:
+            assert it["weak"] and not it["strong"] and no_grad == [8]
+            assert all(rows <= 8 for rows in _gradient_rows(it))
+    assert any("unsup" in it["losses"] for it in ForwardProbe.iterations)
+    assert PoolProbe.ctx.memory_pool.disk_len() > 0
+
+
+def test_strong_on_demand_gives_the_strong_rows_of_the_confident_pseudo_labels(tmp_path):
+    from sscl_core.trainer import Trainer
+
+    registry, config = digits_run(
+        tmp_path,
+        ["method.strong_on_demand=true", "method.warmup=0.0", "method.threshold=0.5", "dataset.num_tasks=2"],
+        [ForwardProbe],
+    )
+    Trainer(config, registry).run()
+    unlabeled_rows = config.train.batch_size * config.train.uratio
+    for position, it in enumerate(ForwardProbe.iterations):
+        assert it["weak"] and not it["strong"]
+        grads = [grad for _rows, grad in it["forwards"]]
+        weak = grads.index(False)
+        unsup = "unsup" in it["losses"]
+        assert grads.count(True) == (2 if position < ITERS else 3) + unsup
+        if unsup:
+            rows, grad = it["forwards"][weak + 1]
+            assert grad and 2 <= rows <= unlabeled_rows
+
+
+@component
+class LayoutProbe(Callback):
+    """Records whether every training forward's input is channels-last contiguous, and the model at the end."""
+
+    name = "layout-probe"
+    inputs: ClassVar[list[bool]] = []
+    model: ClassVar = None
+
+    @hookimpl
+    def before_run(self, ctx):
+        LayoutProbe.inputs.clear()
+
+        def record(module, args):
+            if module.training:
+                LayoutProbe.inputs.append(args[0].is_contiguous(memory_format=torch.channels_last))
+
+        ctx.model.register_forward_pre_hook(record)
+
+    @hookimpl
+    def after_run(self, ctx):
+        LayoutProbe.model = ctx.model
+
+
+def test_channels_last_converts_the_weights_and_every_training_input(tmp_path):
+    from sscl_core.trainer import Trainer
+
+    registry, config = digits_run(tmp_path, ["method.channels_last=true", "dataset.num_tasks=2"], [LayoutProbe])
+    result = Trainer(config, registry).run()
+    convs = [m for m in LayoutProbe.model.modules() if isinstance(m, torch.nn.Conv2d) and m.in_channels > 1]
+    assert convs and all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs)
+    assert LayoutProbe.inputs and all(LayoutProbe.inputs)
+    assert result.metrics["accuracy"]["task-il"][0][0] > 60
+
+
+def test_the_original_preset_repeats_the_matrices_of_the_defaults_before_the_speed_levers(tmp_path):
+    import json
+    from pathlib import Path
+
+    from sscl_core.trainer import Trainer
+
+    recorded = json.loads((Path(__file__).parent / "original_digits_20.json").read_text())
+    if recorded["torch"] != torch.__version__:
+        pytest.skip(f"recorded with torch {recorded['torch']}, this is {torch.__version__}")
+    registry = load_registry()
+    overrides = [f"output_dir={tmp_path}", "device=cpu", f"train.iters_per_task={ITERS}", "seed=0"]
+    config = load_config(registry.preset("edgehml-original"), overrides=overrides)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = Trainer(config, registry).run()
+    finally:
+        torch.set_num_threads(threads)
+    assert result.metrics["accuracy"] == recorded["accuracy"]
+
+
+def test_refresh_every_redraws_the_pseudo_labeled_ram_tier_within_a_task_and_logs_it(tmp_path):
+    import json
+
+    from sscl_core.trainer import Trainer
+
+    overrides = ["method.refresh_every=5", "method.threshold=0.5", "method.warmup=0.0", "dataset.num_tasks=2"]
+    registry, config = digits_run(tmp_path, overrides, [ForwardProbe])
+    Trainer(config, registry).run()
+    events = [json.loads(line) for line in (tmp_path / "run" / "events.jsonl").read_text().splitlines()]
+    refreshes = [e for e in events if e["event"] == "pseudo_refresh"]
+    assert [(e["task"], e["iter"]) for e in refreshes] == [(t, k) for t in (0, 1) for k in (4, 9, 14, 19)]
+    assert all(e["labeled"] + e["pseudo_ram"] <= 200 and e["disk"] >= e["pseudo_ram"] for e in refreshes)
+    filled = next(e for e in refreshes if e["pseudo_ram"] > 0)
+    assert filled["task"] == 0 and filled["iter"] < ITERS - 1, "nothing harvested in the first task"
+    assert filled["pseudo_ram_per_task"] == {"0": filled["pseudo_ram"]}
+    first_task = ForwardProbe.iterations[: filled["iter"] + 2]
+    assert not any("pseudo_replay_ce" in it["losses"] for it in first_task[:-1])
+    assert "pseudo_replay_ce" in first_task[-1]["losses"]

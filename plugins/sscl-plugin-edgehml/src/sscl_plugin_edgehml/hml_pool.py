@@ -47,6 +47,21 @@ class _LabeledTier(SlotPool):
             self.before_grow(generator)
         return slot
 
+    def _write(self, slot: int, sample: dict[str, Tensor]) -> None:
+        """Store ``sample`` in ``slot``, growing the tensors (by an eighth, at least 8 rows, at most to ``size``)
+        instead of preallocating all ``size`` rows: the room M_L leaves belongs to M_U, so RAM holds about S rows
+        in all."""
+        held = len(self.storage["y"]) if self.storage else 0
+        if slot >= held:
+            rows = min(self.size, max(slot + 1, held + max(8, held // 8)))
+            grown = {k: torch.zeros((rows, *v.shape), dtype=v.dtype) for k, v in sample.items()}
+            for k, v in self.storage.items():
+                grown[k][:held] = v
+            self.storage = grown
+        for k, v in sample.items():
+            self.storage[k][slot] = v.detach().cpu()
+        self.count = max(self.count, slot + 1)
+
     def extra_state(self) -> dict[str, Any]:
         """The number of distinct samples offered."""
         return {"seen": self.seen}
@@ -54,6 +69,11 @@ class _LabeledTier(SlotPool):
     def load_extra_state(self, state: dict[str, Any]) -> None:
         """Restore the number of distinct samples offered."""
         self.seen = int(state["seen"])
+
+
+def _share(_instance: Any, attribute: Any, value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{attribute.name} must be a fraction in [0, 1) of the RAM budget, got {value!r}")
 
 
 def _class_weights(counts: Tensor, losses: Tensor, total: int) -> Tensor:
@@ -80,9 +100,15 @@ class HierarchicalMemoryPool(MemoryPool):
         256, help="images per shard file of the disk tier and in its RAM write buffer", validator=attrs.validators.ge(1)
     )
     dedup: bool = param(True, help="count each (task_id, index) once in the reservoirs of M_L and D_U")
+    pseudo_share: float = param(
+        0.0,
+        help="fraction of size kept for M_U: M_L holds at most size - round(pseudo_share * size) labeled samples "
+        "(0: M_L may take the whole budget)",
+        validator=_share,
+    )
 
     def __attrs_post_init__(self) -> None:
-        self._labeled = _LabeledTier(size=self.size, dedup=self.dedup)
+        self._labeled = _LabeledTier(size=self.size - round(self.pseudo_share * self.size), dedup=self.dedup)
         self._labeled.before_grow = self._make_room
         self._disk = DiskStore(self.disk_size, self.shard_samples, dedup=self.dedup)
         self._pseudo: Samples = {}
@@ -214,6 +240,28 @@ class HierarchicalMemoryPool(MemoryPool):
         classes, counts = torch.unique(self._labeled.labels(), return_counts=True)
         return dict(zip(classes.tolist(), counts.tolist(), strict=True))
 
+    def pseudo_contents(self) -> dict[str, Any]:
+        """What the pseudo-labeled tiers hold: |M_L|, |M_U|, M_U's samples per pseudo-class and per task, its
+        samples as (task_id, index, pseudo-label), and |D_U| with its samples per pseudo-class and per task."""
+
+        def counts(values: Tensor) -> dict[int, int]:
+            found, number = torch.unique(values, return_counts=True)
+            return dict(zip(found.tolist(), number.tolist(), strict=True))
+
+        held = self._pseudo if self._pseudo else {k: torch.zeros(0, dtype=torch.long) for k in SAMPLE_KEYS}
+        empty = torch.zeros(0, dtype=torch.long)
+        disk = self._disk.metadata() if len(self._disk) else {"y": empty, "task_id": empty}
+        return {
+            "labeled": len(self._labeled),
+            "pseudo_ram": self.pseudo_ram_len(),
+            "pseudo_ram_per_class": counts(held["y"]),
+            "pseudo_ram_per_task": counts(held["task_id"]),
+            "pseudo_ram_samples": torch.stack([held["task_id"], held["index"], held["y"]], dim=1).tolist(),
+            "disk": len(self._disk),
+            "disk_per_class": counts(disk["y"]),
+            "disk_per_task": counts(disk["task_id"]),
+        }
+
     def pseudo_ram_len(self) -> int:
         """Samples in M_U."""
         return len(self._pseudo["y"]) if self._pseudo else 0
@@ -227,7 +275,7 @@ class HierarchicalMemoryPool(MemoryPool):
         return len(self._labeled) + self.pseudo_ram_len()
 
     def ram_bytes(self) -> int:
-        """Bytes of M_L's preallocated tensors, M_U's tensors and the disk tier's write buffer."""
+        """Bytes of M_L's tensors (grown as it fills), M_U's tensors and the disk tier's write buffer."""
         pseudo = sum(v.numel() * v.element_size() for v in self._pseudo.values())
         return self._labeled.ram_bytes() + pseudo + self._disk.buffer_bytes()
 

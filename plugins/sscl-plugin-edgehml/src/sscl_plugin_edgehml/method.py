@@ -39,11 +39,13 @@ class EdgeHML(Method):
     Progressive learning: for the first ``warmup`` fraction of every task the unlabeled consistency is off, and
     then no strong view is built or forwarded; the weak view is forwarded (no-grad) only every
     ``harvest_every`` iterations to harvest pseudo-labels. An optional cosine ramp over a ``ramp`` fraction
-    follows. Defaults are the original configuration's values (k0 200 of 1000 iterations is ``warmup`` 0.2;
-    lambda_unsup_replay 0.1 is its CIFAR-10 setting); ``harvest_every`` is ours (the original forwarded both
-    views in every iteration), and so is ``strong_confident_only``: the strong view is forwarded only for the
-    rows the mask keeps (at least two), which gives the same loss for a fraction of the cost (batch-norm
-    statistics then come from those rows only).
+    follows. The loss weights, threshold, replay size and warm-up are the original configuration's values (k0
+    200 of 1000 iterations is ``warmup`` 0.2; lambda_unsup_replay 0.1 is its CIFAR-10 setting). The rest is
+    ours and decides the cost, not the losses' definition: after the warm-up only ``consistency_rows`` of the
+    unlabeled rows are pseudo-labeled and trained, their strong view is built by the method
+    (``strong_on_demand``) and forwarded only for the rows the mask keeps (``strong_confident_only``: the same
+    loss for a fraction of the cost), and all gradient rows go through one forward (``joint_forward``: batch-norm
+    statistics then come from all of them). Preset ``edgehml-original`` turns these off, as before they existed.
     """
 
     name = "edgehml"
@@ -84,6 +86,30 @@ class EdgeHML(Method):
         help="during the warm-up, forward the weak view (no-grad) to harvest pseudo-labels every this many iterations",
         validator=attrs.validators.ge(1),
     )
+    joint_forward: bool = param(
+        False,
+        help="one forward (and backward) of the labeled, both replay and the strong-view rows together instead of "
+        "one per batch (batch-norm statistics then come from all of them)",
+    )
+    consistency_rows: int = param(
+        16,
+        help="after the warm-up, pseudo-label, harvest and train the consistency on only this many rows of the "
+        "unlabeled batch (0: all of them)",
+        validator=attrs.validators.ge(0),
+    )
+    strong_on_demand: bool = param(
+        True,
+        help="build the strong view in the method, only for the rows the consistency loss uses, instead of "
+        "having the batch builder augment every unlabeled row",
+    )
+    channels_last: bool = param(
+        False, help="keep the model's weights and the training inputs in channels-last memory format"
+    )
+    refresh_every: int = param(
+        0,
+        help="also redraw M_U from the disk tier every this many iterations within a task (0: at task ends only)",
+        validator=attrs.validators.ge(0),
+    )
 
     def unsup_weight(self, task_iter: int, iters_per_task: int) -> float:
         """lambda_u(k): 0 during the warm-up (k < k0), then the cosine ramp ``0.5 - 0.5 cos(pi (k - k0) / R)``,
@@ -100,75 +126,167 @@ class EdgeHML(Method):
         return self.lambda_unsup_replay > 0
 
     def unlabeled_views(self, ctx: RunContext) -> tuple[str, ...]:
-        """Both views once the consistency loss is on; during the warm-up the weak view on harvest iterations
-        only, else none."""
+        """Both views once the consistency loss is on (the weak one only with ``strong_on_demand``); during
+        the warm-up the weak view on harvest iterations only, else none."""
         if self.unsup_weight(ctx.task_iter, ctx.config.train.iters_per_task) > 0:
-            return ("weak", "strong")
+            return ("weak",) if self.strong_on_demand else ("weak", "strong")
         if self.harvests() and ctx.task_iter % self.harvest_every == 0:
             return ("weak",)
         return ()
 
     @hookimpl
     def before_run(self, ctx: RunContext) -> None:
-        """Refuse a pool without EdgeHML's tiers."""
+        """Refuse a pool without EdgeHML's tiers; with ``channels_last``, convert the model's weights."""
         if not isinstance(ctx.memory_pool, HierarchicalMemoryPool):
             raise SsclError(
                 f"method 'edgehml' needs memory pool 'hml', got '{type(ctx.memory_pool).name}': "
                 "remove memory_pool.name from the config or set it to hml"
             )
+        if self.channels_last:
+            ctx.model.to(memory_format=torch.channels_last)
 
     def forward_train(self, batch: SemiBatch, ctx: RunContext) -> dict[str, Tensor]:
         """The labeled, replay and consistency losses; the labeled batch and confident pseudo-labels go to the pool."""
+        if self.joint_forward:
+            return self._joint_losses(batch, ctx)
         pool: HierarchicalMemoryPool = ctx.memory_pool
-        losses = {"ce": self.lambda_sup * F.cross_entropy(ctx.model(batch.x), batch.y)}
+        losses = {"ce": self.lambda_sup * F.cross_entropy(self._model(ctx, batch.x), batch.y)}
         pool.add(batch.labeled_samples(), ctx.generator)
         replay = pool.sample_labeled(self.replay_batch_size, ctx.generator)
         if replay is not None and self.lambda_sup_replay > 0:
             losses["replay_ce"] = self.lambda_sup_replay * self._replay_ce(replay, ctx)
         if batch.u_weak is not None:
-            losses.update(self._unlabeled_losses(batch, ctx, pool))
+            losses.update(self._unlabeled_losses(batch, ctx))
         pseudo = pool.sample_pseudo(self.replay_batch_size, ctx.generator) if self.harvests() else None
         if pseudo is not None:
             losses["pseudo_replay_ce"] = self.lambda_unsup_replay * self._replay_ce(pseudo, ctx)
         return losses
 
+    def _layout(self, x: Tensor) -> Tensor:
+        """``x`` in the memory format the model takes: channels-last with ``channels_last``, else as it is."""
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def _model(self, ctx: RunContext, x: Tensor) -> Tensor:
+        """The model's logits of ``x``."""
+        return ctx.model(self._layout(x))
+
     def _replay_ce(self, samples: dict[str, Tensor], ctx: RunContext) -> Tensor:
         x = ctx.stream.transforms.weak(samples["x"].to(ctx.device), ctx.generator)
-        return F.cross_entropy(ctx.model(x), samples["y"].to(ctx.device))
+        return F.cross_entropy(self._model(ctx, x), samples["y"].to(ctx.device))
 
-    def _unlabeled_losses(self, batch: SemiBatch, ctx: RunContext, pool: HierarchicalMemoryPool) -> dict[str, Tensor]:
-        probs = predict_without_grad(ctx, batch.u_weak)
+    def _unlabeled_losses(self, batch: SemiBatch, ctx: RunContext) -> dict[str, Tensor]:
+        """The consistency loss of the separate forwards (the weak view's pseudo-labels harvested first)."""
+        target = self._consistency_target(batch, ctx)
+        if target is None:
+            return {}
+        strong, labels, mask, weight = target
+        per_sample = F.cross_entropy(self._model(ctx, strong), labels, reduction="none")
+        return {"unsup": weight * self._consistency(per_sample, mask)}
+
+    def _consistency_target(self, batch: SemiBatch, ctx: RunContext) -> tuple[Tensor, Tensor, Tensor, float] | None:
+        """Pseudo-label the weak view (no-grad), harvest the confident rows of the task's classes, and return
+        the strong-view rows to train with their pseudo-labels, the mask over all rows and lambda_u(k); None
+        when there is no consistency term in this iteration.
+
+        After the warm-up, ``consistency_rows`` keeps only the first rows of the unlabeled batch (its rows are
+        drawn at random). With ``strong_confident_only`` only the confident rows are returned (none below two);
+        their loss is summed and divided by the number of all rows, which equals the masked mean.
+        """
+        weight = self.unsup_weight(ctx.task_iter, ctx.config.train.iters_per_task)
+        weak, raw, index, strong = batch.u_weak, batch.u_raw, batch.u_index, batch.u_strong
+        if weight > 0 and self.consistency_rows:
+            rows = slice(0, self.consistency_rows)
+            weak, raw, index = weak[rows], raw[rows], index[rows]
+            strong = strong[rows] if strong is not None else None
+        probs = predict_without_grad(ctx, self._layout(weak))
         labels, mask = confident_pseudo_labels(probs, self.threshold)
         if self.harvests():
-            in_task = torch.isin(labels, torch.tensor(ctx.task.classes, device=labels.device))
-            keep = (mask.bool() & in_task).cpu()
-            if keep.any():
-                pool.add_pseudo(
-                    {
-                        "x": batch.u_raw[keep],
-                        "y": labels.cpu()[keep],
-                        "task_id": torch.full((int(keep.sum()),), batch.task_id, dtype=torch.long),
-                        "index": batch.u_index[keep],
-                    },
-                    ctx.generator,
-                )
-        weight = self.unsup_weight(ctx.task_iter, ctx.config.train.iters_per_task)
-        if weight == 0 or batch.u_strong is None:
-            return {}
-        if not self.strong_confident_only:
-            per_sample = F.cross_entropy(ctx.model(batch.u_strong), labels, reduction="none")
-            return {"unsup": weight * masked_mean(per_sample, mask)}
-        rows = mask.bool()
-        if int(rows.sum()) < 2:
-            return {}
-        per_sample = F.cross_entropy(ctx.model(batch.u_strong[rows]), labels[rows], reduction="none")
-        return {"unsup": weight * per_sample.sum() / len(mask)}
+            self._harvest(batch.task_id, raw, index, labels, mask, ctx)
+        if weight == 0 or (strong is None and not self.strong_on_demand):
+            return None
+        keep = mask.bool() if self.strong_confident_only else torch.ones_like(mask, dtype=torch.bool)
+        if self.strong_confident_only and int(keep.sum()) < 2:
+            return None
+        if strong is None:
+            strong = ctx.stream.transforms.strong(raw[keep.cpu()].to(ctx.device), ctx.generator)
+        elif self.strong_confident_only:
+            strong = strong[keep]
+        return strong, labels[keep], mask, weight
+
+    def _consistency(self, per_sample: Tensor, mask: Tensor) -> Tensor:
+        """The consistency loss from the per-row losses of the rows :meth:`_consistency_target` returned."""
+        if self.strong_confident_only:
+            return per_sample.sum() / len(mask)
+        return masked_mean(per_sample, mask)
+
+    def _harvest(self, task_id: int, raw: Tensor, index: Tensor, labels: Tensor, mask: Tensor, ctx: RunContext) -> None:
+        """Offer the confident pseudo-labels of the current task's classes to the pool's disk tier."""
+        in_task = torch.isin(labels, torch.tensor(ctx.task.classes, device=labels.device))
+        keep = (mask.bool() & in_task).cpu()
+        if keep.any():
+            ctx.memory_pool.add_pseudo(
+                {
+                    "x": raw[keep],
+                    "y": labels.cpu()[keep],
+                    "task_id": torch.full((int(keep.sum()),), task_id, dtype=torch.long),
+                    "index": index[keep],
+                },
+                ctx.generator,
+            )
+
+    def _joint_losses(self, batch: SemiBatch, ctx: RunContext) -> dict[str, Tensor]:
+        """All losses from one forward: the labeled batch, both replay batches (augmented together) and the
+        strong-view rows of the consistency loss, concatenated."""
+        pool: HierarchicalMemoryPool = ctx.memory_pool
+        target = self._consistency_target(batch, ctx) if batch.u_weak is not None else None
+        pool.add(batch.labeled_samples(), ctx.generator)
+        replay = pool.sample_labeled(self.replay_batch_size, ctx.generator) if self.lambda_sup_replay > 0 else None
+        pseudo = pool.sample_pseudo(self.replay_batch_size, ctx.generator) if self.harvests() else None
+        stored = [s for s in (replay, pseudo) if s is not None]
+        parts: list[tuple[str, Tensor, Tensor]] = [("ce", batch.x, batch.y)]
+        if stored:
+            images = ctx.stream.transforms.weak(torch.cat([s["x"] for s in stored]).to(ctx.device), ctx.generator)
+            labels = torch.cat([s["y"] for s in stored]).to(ctx.device)
+            names = [n for n, s in (("replay_ce", replay), ("pseudo_replay_ce", pseudo)) if s is not None]
+            sizes = [len(s["y"]) for s in stored]
+            parts += list(zip(names, images.split(sizes), labels.split(sizes), strict=True))
+        if target is not None:
+            parts.append(("unsup", target[0], target[1]))
+        logits = self._model(ctx, torch.cat([x for _, x, _ in parts])).split([len(x) for _, x, _ in parts])
+        weights = {
+            "ce": self.lambda_sup,
+            "replay_ce": self.lambda_sup_replay,
+            "pseudo_replay_ce": self.lambda_unsup_replay,
+        }
+        losses = {}
+        for (name, _x, y), out in zip(parts, logits, strict=True):
+            if name == "unsup":
+                per_sample = F.cross_entropy(out, y, reduction="none")
+                losses[name] = target[3] * self._consistency(per_sample, target[2])
+            else:
+                losses[name] = weights[name] * F.cross_entropy(out, y)
+        return losses
+
+    @hookimpl
+    def after_iter(self, ctx: RunContext) -> None:
+        """With ``refresh_every``, redraw M_U from the disk tier every that many iterations (not at the task's
+        last one: the task-end redraw follows)."""
+        done = ctx.task_iter + 1
+        if self.refresh_every and self.harvests() and done % self.refresh_every == 0:
+            if done < ctx.config.train.iters_per_task:
+                self._refresh(ctx)
 
     @hookimpl
     def after_task(self, ctx: RunContext) -> None:
         """Refresh the pseudo-labeled RAM tier from the disk tier, weighted by the classes' loss on the labeled tier."""
         if self.harvests():
-            ctx.memory_pool.refresh_pseudo(self.class_losses(ctx), ctx.generator)
+            self._refresh(ctx)
+
+    def _refresh(self, ctx: RunContext) -> None:
+        """Redraw M_U and log what the pool's pseudo-labeled tiers hold afterwards (event ``pseudo_refresh``)."""
+        pool: HierarchicalMemoryPool = ctx.memory_pool
+        pool.refresh_pseudo(self.class_losses(ctx), ctx.generator)
+        ctx.log("pseudo_refresh", task=ctx.task_index, iter=ctx.task_iter, **pool.pseudo_contents())
 
     def class_losses(self, ctx: RunContext) -> dict[int, float]:
         """The model's mean cross-entropy per class on the labeled RAM tier (test transform, eval mode, no-grad)."""
