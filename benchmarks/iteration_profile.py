@@ -36,11 +36,11 @@ from typing import Any
 import attrs
 import torch
 
-from sscl_core.backbone import ClassifierModel
-from sscl_core.config import load_config
-from sscl_core.registry import Registry, load_registry
-from sscl_core.sampling import BatchBuilder
-from sscl_core.trainer import Trainer
+from sscl_core.api.backbone import ClassifierModel
+from sscl_core.config.run_config import load_config
+from sscl_core.plugins.registry import Registry, load_registry
+from sscl_core.run.sampling import BatchBuilder
+from sscl_core.run.trainer import Trainer
 from sscl_plugin_datasets.augment import ImageTransforms
 
 PHASES = ("post-warmup", "warmup", "all")

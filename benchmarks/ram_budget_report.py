@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from sscl_core.bench.plots import MARKERS, _pyplot, _save
-from sscl_core.config import read_yaml
-from sscl_core.registry import load_registry
+from sscl_core.config.run_config import read_yaml
+from sscl_core.plugins.registry import load_registry
 
 LABEL = re.compile(r"^(?P<family>.+)-S(?P<budget>\d+)-s(?P<seed>\d+)$")
 """A run directory's name: family, RAM budget in samples, seed."""

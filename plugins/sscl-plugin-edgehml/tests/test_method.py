@@ -195,7 +195,7 @@ def _gradient_rows(iteration):
 
 
 def test_joint_forward_is_one_gradient_forward_of_the_labeled_replay_and_strong_rows(tmp_path):
-    from sscl_core.trainer import Trainer
+    from sscl_core.run.trainer import Trainer
 
     overrides = ["method.joint_forward=true", "method.warmup=0.5", "method.threshold=0.5", "dataset.num_tasks=2"]
     registry, config = digits_run(tmp_path, overrides, [ForwardProbe])
@@ -211,7 +211,7 @@ def test_joint_forward_is_one_gradient_forward_of_the_labeled_replay_and_strong_
 
 
 def test_consistency_rows_and_strong_on_demand_forward_only_the_rows_they_keep(tmp_path):
-    from sscl_core.trainer import Trainer
+    from sscl_core.run.trainer import Trainer
 
     overrides = [
         "method.consistency_rows=8",
@@ -236,7 +236,7 @@ def test_consistency_rows_and_strong_on_demand_forward_only_the_rows_they_keep(t
 
 
 def test_strong_on_demand_gives_the_strong_rows_of_the_confident_pseudo_labels(tmp_path):
-    from sscl_core.trainer import Trainer
+    from sscl_core.run.trainer import Trainer
 
     registry, config = digits_run(
         tmp_path,
@@ -280,7 +280,7 @@ class LayoutProbe(Callback):
 
 
 def test_channels_last_converts_the_weights_and_every_training_input(tmp_path):
-    from sscl_core.trainer import Trainer
+    from sscl_core.run.trainer import Trainer
 
     registry, config = digits_run(tmp_path, ["method.channels_last=true", "dataset.num_tasks=2"], [LayoutProbe])
     result = Trainer(config, registry).run()
@@ -294,7 +294,7 @@ def test_the_original_preset_repeats_the_matrices_of_the_defaults_before_the_spe
     import json
     from pathlib import Path
 
-    from sscl_core.trainer import Trainer
+    from sscl_core.run.trainer import Trainer
 
     recorded = json.loads((Path(__file__).parent / "original_digits_20.json").read_text())
     if recorded["torch"] != torch.__version__:
@@ -314,7 +314,7 @@ def test_the_original_preset_repeats_the_matrices_of_the_defaults_before_the_spe
 def test_refresh_every_redraws_the_pseudo_labeled_ram_tier_within_a_task_and_logs_it(tmp_path):
     import json
 
-    from sscl_core.trainer import Trainer
+    from sscl_core.run.trainer import Trainer
 
     overrides = ["method.refresh_every=5", "method.threshold=0.5", "method.warmup=0.0", "dataset.num_tasks=2"]
     registry, config = digits_run(tmp_path, overrides, [ForwardProbe])
