@@ -18,7 +18,7 @@ RUNS = {
     "digits-er": ["--method", "er"],
     "digits-der+fixmatch": ["--method", "der+fixmatch"],
     "fmnist5-er": ["fmnist-5", "--method", "er"],
-    "fmnist5-edgehml": ["edgehml-fmnist-5"],
+    "fmnist5-edgehml": ["edgehml-fmnist-5-original"],
 }
 """Each reference run: its name and the ``sscl run`` arguments."""
 

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import attrs
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from sscl_core import Method, RunContext, SemiBatch, SsclError, component, hookimpl, param
+from sscl_core.api.unlabeled import ramp_factor
+from sscl_core.api.validators import fraction, probability
 from sscl_core.library.pseudo_labels import confident_pseudo_labels, masked_mean, predict_without_grad
 from sscl_plugin_edgehml.hml_pool import HierarchicalMemoryPool
 
 _non_negative = attrs.validators.ge(0.0)
-
-
-def _fraction(_instance: Any, attribute: Any, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{attribute.name} must be a fraction of a task between 0 and 1, got {value!r}")
-
-
-def _probability(_instance: Any, attribute: Any, value: float) -> None:
-    if not 0.0 < value <= 1.0:
-        raise ValueError(f"{attribute.name} must be a probability in (0, 1], got {value!r}")
 
 
 @component
@@ -63,7 +52,7 @@ class EdgeHML(Method):
         help="weight of the cross-entropy on the pseudo-labeled replay batch (0: no pseudo-label replay, no harvest)",
         validator=_non_negative,
     )
-    threshold: float = param(0.95, help="confidence a pseudo-label needs (tau)", validator=_probability)
+    threshold: float = param(0.95, help="confidence a pseudo-label needs (tau)", validator=probability)
     replay_batch_size: int = param(
         8, help="samples replayed per iteration from each RAM tier (m)", validator=attrs.validators.ge(1)
     )
@@ -71,10 +60,10 @@ class EdgeHML(Method):
         0.2,
         help="fraction of each task without the consistency loss and the strong view (k0 / iterations per task; "
         "0: no progressive schedule)",
-        validator=_fraction,
+        validator=fraction,
     )
     ramp: float = param(
-        0.0, help="fraction of each task, after the warm-up, over which the cosine ramp rises (R)", validator=_fraction
+        0.0, help="fraction of each task, after the warm-up, over which the cosine ramp rises (R)", validator=fraction
     )
     strong_confident_only: bool = param(
         True,
@@ -118,7 +107,7 @@ class EdgeHML(Method):
         if task_iter < start:
             return 0.0
         if span and task_iter - start < span:
-            return self.lambda_unsup * (0.5 - 0.5 * math.cos(math.pi * (task_iter - start) / span))
+            return self.lambda_unsup * ramp_factor("cosine", (task_iter - start) / span)
         return self.lambda_unsup
 
     def harvests(self) -> bool:
