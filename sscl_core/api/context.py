@@ -11,9 +11,9 @@ from torch import nn
 
 from sscl_core.api.task import Task, TaskStream
 
-POOL_DIR = "memory_pool"
-"""Folder of the memory pool's disk tier in the run directory (``ctx.pool_dir``); removed when the run ends
-unless kept."""
+FILES_DIR = "files"
+"""Folder of the files that components' states refer to, in the run directory (``ctx.files_dir(name)``);
+removed when the run ends unless ``keep_pool_disk`` keeps it."""
 
 if TYPE_CHECKING:
     from sscl_core.api.backbone import Backbone
@@ -48,10 +48,16 @@ class RunContext:
     task_iter: int = 0
     global_iter: int = 0
 
+    def files_dir(self, name: str) -> Path:
+        """A folder of the run for the files a component's state refers to (``name``: by convention the
+        component's); the component creates it, lists its files in ``disk_files()``, the core keeps them in
+        checkpoints."""
+        return self.run_dir / FILES_DIR / name
+
     @property
     def pool_dir(self) -> Path:
-        """The folder for the memory pool's disk tier (created by the pool; removed by the core after the run)."""
-        return self.run_dir / POOL_DIR
+        """The folder for the memory pool's disk tier: ``files_dir("memory_pool")``."""
+        return self.files_dir("memory_pool")
 
     def rebuild_optimizer(self) -> None:
         """A new optimizer (``train.optimizer``) over the model's trainable parameters (after a method grew or

@@ -120,7 +120,7 @@ class RunConfig:
         None, help="name of the run directory (default: time, dataset, method, seed)", validator=_folder_name
     )
     keep_pool_disk: bool = param(
-        False, help="keep the memory pool's disk tier (RUN_DIR/memory_pool) when the run ends instead of removing it"
+        False, help="keep the files components keep (RUN_DIR/files, e.g. the pool's disk tier) when the run ends"
     )
     dataset: dict[str, Any] = param({"name": "digits"}, help="dataset component and its settings")
     backbone: dict[str, Any] | None = param(

@@ -4,7 +4,7 @@ In the run directory::
 
     checkpoint.json                 the latest checkpoint: tasks done, its file, the file's sha256, the config hash
     checkpoints/after-task-N.pt     the state after N tasks (torch.save of tensors and plain data)
-    checkpoints/after-task-N.pool/  the memory pool's disk-tier files at that point (see :mod:`sscl_core.run.pool_disk`)
+    checkpoints/after-task-N.files/ the files components' states refer to (see :mod:`sscl_core.run.component_files`)
 
 A new checkpoint is written to its own file first; only then does ``checkpoint.json`` (replaced atomically)
 point to it, and only then are older checkpoints deleted. A kill at any moment therefore leaves
@@ -60,9 +60,9 @@ def checkpoint_file(run_dir: Path, tasks_done: int) -> Path:
     return run_dir / CHECKPOINT_DIR / f"after-task-{tasks_done}.pt"
 
 
-def pool_snapshot_dir(run_dir: Path, tasks_done: int) -> Path:
-    """The folder that keeps the memory pool's disk files of the checkpoint after ``tasks_done`` tasks."""
-    return run_dir / CHECKPOINT_DIR / f"after-task-{tasks_done}.pool"
+def files_snapshot_dir(run_dir: Path, tasks_done: int) -> Path:
+    """The folder that keeps the components' files of the checkpoint after ``tasks_done`` tasks."""
+    return run_dir / CHECKPOINT_DIR / f"after-task-{tasks_done}.files"
 
 
 def file_sha256(path: Path) -> str:
@@ -125,7 +125,7 @@ def write_manifest(run_dir: Path, manifest: Manifest) -> None:
 
 
 def prune_checkpoints(run_dir: Path, manifest: Manifest | None) -> None:
-    """Delete every checkpoint file and pool snapshot that ``manifest`` does not name, and leftover temp files."""
+    """Delete every checkpoint file and files snapshot that ``manifest`` does not name, and leftover temp files."""
     folder = run_dir / CHECKPOINT_DIR
     if not folder.is_dir():
         return
@@ -134,7 +134,7 @@ def prune_checkpoints(run_dir: Path, manifest: Manifest | None) -> None:
     if manifest is not None:
         keep = {
             checkpoint_file(run_dir, manifest.tasks_done).name,
-            pool_snapshot_dir(run_dir, manifest.tasks_done).name,
+            files_snapshot_dir(run_dir, manifest.tasks_done).name,
         }
     for entry in folder.iterdir():
         if entry.name in keep:

@@ -22,8 +22,18 @@ from sscl_core.api.evaluator import Matrix
 from sscl_core.plugins.errors import PluginError
 from sscl_core.run.checkpoint import START_OVER, check_plain
 
-STATE_KEYS = ("config", "model", "optimizer", "components", "labeled_index", "rng", "global_iter", "progress")
-"""What every checkpoint holds besides its format marks (plus ``pool_files`` when the pool has a disk tier)."""
+STATE_KEYS = (
+    "config",
+    "model",
+    "optimizer",
+    "components",
+    "files",
+    "labeled_index",
+    "rng",
+    "global_iter",
+    "progress",
+)
+"""What every checkpoint holds besides its format marks (``files``: see :mod:`sscl_core.run.component_files`)."""
 
 Members = Sequence[tuple[str, Any]]
 """The run's lifecycle members with their registration names (``method:er``, ``memory_pool:reservoir``...)."""
@@ -89,12 +99,12 @@ def capture_state(ctx: RunContext, members: Members, progress: Progress, config:
 
 
 def restore_state(
-    ctx: RunContext, members: Members, state: dict[str, Any], before_pool: Callable[[], None] = lambda: None
+    ctx: RunContext, members: Members, state: dict[str, Any], before_load: Callable[[str], None] = lambda name: None
 ) -> Progress:
     """Put a checkpoint back into a freshly built run (after ``before_run``); return the results so far.
 
-    ``before_pool`` runs right before the memory pool's ``load_state_dict`` (the core puts the pool's disk
-    files back there).
+    ``before_load(name)`` runs right before each member's ``load_state_dict`` (the core puts the member's files
+    back there).
     """
     missing = [key for key in STATE_KEYS if key not in state]
     if missing:
@@ -108,8 +118,7 @@ def restore_state(
     for name, obj in stateful_members(members):
         if name not in components:
             raise SsclError(f"the checkpoint has no state for {name}: {START_OVER}")
-        if obj is ctx.memory_pool:
-            before_pool()
+        before_load(name)
         try:
             obj.load_state_dict(components[name])
         except SsclError:

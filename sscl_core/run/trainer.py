@@ -18,20 +18,20 @@ from typing import Any
 import attrs
 import torch
 
-from sscl_core.api.context import RunContext
+from sscl_core.api.context import FILES_DIR, RunContext
 from sscl_core.api.errors import SsclError
 from sscl_core.api.method import UNLABELED_VIEWS
 from sscl_core.config.run_config import RunConfig, read_yaml
 from sscl_core.plugins.errors import PluginError, RunEndError, blame, watch_hooks
 from sscl_core.plugins.lifecycle import component_of, lifecycle_manager, members, unregister_all
 from sscl_core.plugins.registry import Registry
-from sscl_core.run.checkpoint import load_checkpoint, pool_snapshot_dir, prune_checkpoints, read_manifest
+from sscl_core.run.checkpoint import files_snapshot_dir, load_checkpoint, prune_checkpoints, read_manifest
 from sscl_core.run.checkpointer import Checkpointer
+from sscl_core.run.component_files import clear_files, verify_files
 from sscl_core.run.console import Console
 from sscl_core.run.events import EventLog
 from sscl_core.run.interrupt import RunInterrupted, StopSignals
 from sscl_core.run.metrics import run_metrics
-from sscl_core.run.pool_disk import clear_pool_dir, verify_pool_files
 from sscl_core.run.resolve import Components, resolve_components, resolve_device
 from sscl_core.run.resume import check_same_config, resume_command
 from sscl_core.run.run_state import Members, Progress
@@ -104,8 +104,8 @@ class Trainer:
         trainer = cls(config, registry, echo, progress_bar)
         run_config = checkpoint["config"] if checkpoint is not None else read_yaml(run_dir / CONFIG_FILE)
         check_same_config(run_dir, run_config, trainer.components.resolved_config(config))
-        if checkpoint is not None and checkpoint.get("pool_files"):
-            verify_pool_files(pool_snapshot_dir(run_dir, manifest.tasks_done), checkpoint["pool_files"])
+        if checkpoint is not None:
+            verify_files(files_snapshot_dir(run_dir, manifest.tasks_done), checkpoint.get("files", {}))
         trainer.resume_dir, trainer.checkpoint = run_dir, checkpoint
         return trainer
 
@@ -168,7 +168,7 @@ class Trainer:
     def _train(self, ctx: RunContext, members: Members, stop: StopSignals, resolved: dict[str, Any]) -> RunResult:
         """``before_run`` (then the checkpoint put back, when resuming), every remaining task, ``after_run``."""
         train, stream = ctx.config.train, ctx.stream
-        clear_pool_dir(ctx.pool_dir)
+        clear_files(ctx.run_dir / FILES_DIR)
         if self.resume_dir is None:
             ctx.log(
                 "run_start",

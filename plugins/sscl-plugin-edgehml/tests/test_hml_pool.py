@@ -303,7 +303,7 @@ def test_a_run_killed_mid_task_resumes_with_the_disk_tier_bit_for_bit(tmp_path):
         Trainer(config, registry).run()
     (run_dir,) = (tmp_path / "resumed").iterdir()
     checkpoint = torch.load(run_dir / read_manifest(run_dir).file, weights_only=True)
-    assert checkpoint["pool_files"], "the checkpoint kept no disk files"
+    assert checkpoint["files"], "the checkpoint kept no disk files"
     resumed = Trainer.resume(run_dir, config, registry).run()
     reference = testing.run_tiny(registry, tmp_path / "reference", "edgehml", run_settings)
     assert resumed.metrics["accuracy"] == reference.metrics["accuracy"]

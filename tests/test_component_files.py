@@ -1,6 +1,7 @@
-"""The core's contract for memory pools with a disk tier, with a small disk-backed pool defined here: the tier
-stays within its bound when full, checkpoints keep its files with sha256 sums, a resume puts them back (and
-refuses changed ones), and the run removes the tier at the end unless ``keep_pool_disk`` is set."""
+"""The core's contract for files a component's state refers to, with a small disk-backed pool and a callback
+that keeps a file, both defined here: the pool's tier stays within its bound when full, checkpoints keep the
+files with sha256 sums, a resume puts them back (and refuses changed ones), and the run removes them at the end
+unless ``keep_pool_disk`` is set."""
 
 import json
 
@@ -9,7 +10,7 @@ import torch
 
 from sscl_core import Callback, MemoryPool, component, hookimpl, param, testing
 from sscl_core.api.errors import SsclError
-from sscl_core.run.checkpoint import pool_snapshot_dir, read_manifest
+from sscl_core.run.checkpoint import files_snapshot_dir, read_manifest
 from sscl_core.run.trainer import Trainer
 from sscl_plugin_cl.er import ExperienceReplay
 
@@ -109,11 +110,55 @@ class DiskWatch(Callback):
         DiskWatch.seen.append(sum(p.stat().st_size for p in ctx.pool_dir.iterdir()))
 
 
+@component
+class LossDiary(Callback):
+    """Appends each task's last loss to a file of its own, replaced (never changed in place) after every task;
+    its state names the file, and the final diary goes into metrics.json."""
+
+    name = "loss-diary"
+    outside: bool = param(False, help="keep the file in the run directory itself (breaks the contract)")
+
+    def __attrs_post_init__(self):
+        self.folder, self.file, self.loss = None, None, 0.0
+
+    @hookimpl
+    def before_run(self, ctx):
+        self.folder = ctx.run_dir if self.outside else ctx.files_dir(self.name)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    @hookimpl
+    def after_iter(self, ctx, losses):
+        self.loss = float(sum(losses.values()))
+
+    @hookimpl
+    def after_task(self, ctx, task):
+        lines = self.file.read_text() if self.file is not None else ""
+        new = self.folder / f"diary-{task.id}.txt"
+        new.write_text(f"{lines}{task.id} {self.loss:.6f}\n")
+        self.file = new
+
+    @hookimpl
+    def after_run(self, ctx, metrics):
+        metrics["diary"] = self.file.read_text()
+
+    def disk_files(self):
+        return [self.file] if self.file is not None else []
+
+    def max_disk_bytes(self):
+        return 4096
+
+    def state_dict(self):
+        return {"file": self.file.name if self.file is not None else None}
+
+    def load_state_dict(self, state):
+        self.file = self.folder / state["file"] if state["file"] is not None else None
+
+
 POOL = "memory_pool={name: test-disk}"
 
 
 def registry():
-    return testing.make_registry(ExperienceReplay, DiskPool, LeakyDiskPool, DiskWatch)
+    return testing.make_registry(ExperienceReplay, DiskPool, LeakyDiskPool, DiskWatch, LossDiary)
 
 
 def test_full_disk_tier_stays_within_its_bound_and_is_removed_with_the_run(tmp_path):
@@ -123,14 +168,14 @@ def test_full_disk_tier_stays_within_its_bound_and_is_removed_with_the_run(tmp_p
     assert max(DiskWatch.seen) == bound, "the tier never filled up"
     assert all(used <= bound for used in DiskWatch.seen)
     assert result.metrics["memory"]["pool_disk_bytes"] <= bound
-    assert not (result.run_dir / "memory_pool").exists()
-    assert not pool_snapshot_dir(result.run_dir, 3).exists()
+    assert not (result.run_dir / "files" / "memory_pool").exists()
+    assert not files_snapshot_dir(result.run_dir, 3).exists()
     assert read_manifest(result.run_dir).finished
 
 
 def test_keep_pool_disk_keeps_the_tier(tmp_path):
     result = testing.run_tiny(registry(), tmp_path, "er", [POOL, "keep_pool_disk=true"])
-    files = sorted(p.name for p in (result.run_dir / "memory_pool").iterdir())
+    files = sorted(p.name for p in (result.run_dir / "files" / "memory_pool").iterdir())
     offered = 2 * 12 * 4  # tasks x iterations x labeled batch
     assert len(files) == 20 and files[-1] == f"sample-{offered - 1:06d}.u8"
 
@@ -152,23 +197,23 @@ def killed_run(tmp_path):
 def test_checkpoint_lists_the_tier_with_sha256_and_refuses_a_changed_file(tmp_path):
     run_dir, config = killed_run(tmp_path)
     checkpoint = torch.load(run_dir / read_manifest(run_dir).file, weights_only=True)
-    sums = checkpoint["pool_files"]
+    sums = checkpoint["files"]["memory_pool:test-disk"]
     assert len(sums) == 20 and all(len(s) == 64 for s in sums.values())
-    snapshot = pool_snapshot_dir(run_dir, 1)
-    assert sorted(p.name for p in snapshot.iterdir()) == sorted(sums)
-    assert sorted(sums) == checkpoint["components"]["memory_pool:test-disk"]["files"]
+    snapshot = files_snapshot_dir(run_dir, 1)
+    assert sorted(f"memory_pool/{p.name}" for p in (snapshot / "memory_pool").iterdir()) == sorted(sums)
+    assert [f"memory_pool/{f}" for f in checkpoint["components"]["memory_pool:test-disk"]["files"]] == sorted(sums)
     changed = snapshot / sorted(sums)[3]
     changed.write_bytes(bytes(IMAGE_BYTES))
-    with pytest.raises(SsclError, match=f"memory-pool file {changed} does not match its sha256"):
+    with pytest.raises(SsclError, match=f"component file {changed} does not match its sha256"):
         Trainer.resume(run_dir, config, registry())
     changed.unlink()
-    with pytest.raises(SsclError, match=f"memory-pool file {changed} of the checkpoint is missing"):
+    with pytest.raises(SsclError, match=f"component file {changed} of the checkpoint is missing"):
         Trainer.resume(run_dir, config, registry())
 
 
 def test_files_the_pool_wrote_after_the_checkpoint_do_not_leak_into_the_resumed_run(tmp_path):
     run_dir, config = killed_run(tmp_path)
-    (run_dir / "memory_pool" / "stray.u8").write_bytes(b"x")
+    (run_dir / "files" / "memory_pool" / "stray.u8").write_bytes(b"x")
     DiskWatch.seen = []
     result = Trainer.resume(run_dir, config, registry()).run()
     assert result.metrics["tasks_done"] == 3
@@ -182,3 +227,27 @@ def test_a_pool_over_its_declared_bound_is_refused(tmp_path):
         SsclError, match="memory pool 'test-leaky-disk' holds 1280 bytes on disk, over its bound of 640"
     ):
         testing.run_tiny(registry(), tmp_path, "er", ["memory_pool={name: test-leaky-disk}"])
+
+
+def test_a_callbacks_files_come_back_on_resume_and_the_run_ends_as_an_uninterrupted_one(tmp_path):
+    settings = [POOL, "dataset.num_tasks=3"]
+    reference = testing.run_tiny(registry(), tmp_path / "reference", "er", [*settings, "callbacks=[loss-diary]"])
+    config = testing.tiny_config(
+        tmp_path / "killed", "er", [*settings, "callbacks=[loss-diary, {name: conformance-kill, at: 18}]"]
+    )
+    with pytest.raises(testing.SimulatedKill):
+        Trainer(config, registry()).run()
+    (run_dir,) = (tmp_path / "killed").iterdir()
+    checkpoint = torch.load(run_dir / read_manifest(run_dir).file, weights_only=True)
+    assert list(checkpoint["files"]["callback0:loss-diary"]) == ["loss-diary/diary-0.txt"]
+    assert len(checkpoint["files"]["memory_pool:test-disk"]) == 20
+    (run_dir / "files" / "loss-diary" / "diary-1.txt").write_text("written after the checkpoint\n")
+    resumed = Trainer.resume(run_dir, config, registry()).run()
+    assert resumed.metrics["diary"] == reference.metrics["diary"]
+    assert len(resumed.metrics["diary"].splitlines()) == 3
+    assert not (run_dir / "files").exists()
+
+
+def test_a_component_file_outside_the_files_folder_is_refused(tmp_path):
+    with pytest.raises(SsclError, match="callback 'loss-diary' keeps .*diary-0.txt outside .*files"):
+        testing.run_tiny(registry(), tmp_path, "er", [POOL, "callbacks=[{name: loss-diary, outside: true}]"])
