@@ -16,6 +16,12 @@ COMMAND_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 """What a command's name may look like: lower-case letters, digits and '-', starting with a letter."""
 
 
+def add_overrides_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """Add ``--set KEY=VALUE`` (repeatable; parsed into ``args.overrides``), the config override of ``sscl run``,
+    to a command's parser."""
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides", help=help)
+
+
 def _check_name(_instance: Any, _attribute: Any, value: Any) -> None:
     if not isinstance(value, str) or not COMMAND_NAME.match(value):
         raise ValueError(f"command name {value!r} must be lower-case letters, digits and '-', starting with a letter")

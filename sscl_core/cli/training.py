@@ -6,6 +6,7 @@ import argparse
 
 import yaml
 
+from sscl_core.api.command import add_overrides_argument
 from sscl_core.config.run_config import RunConfig, load_config
 from sscl_core.plugins.registry import Registry, config_path
 from sscl_core.run.resolve import resolve_components
@@ -20,14 +21,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", help="learning method, replacing the config's (METHOD+LOSS adds an unlabeled loss)")
     parser.add_argument("--dataset", help="dataset, replacing the config's")
     parser.add_argument("--backbone", help="backbone, replacing the config's")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        dest="overrides",
-        help="override a setting, e.g. --set train.iters_per_task=100 (repeatable)",
-    )
+    add_overrides_argument(parser, "override a setting, e.g. --set train.iters_per_task=100 (repeatable)")
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
