@@ -7,7 +7,9 @@ reads the ``pseudo_refresh`` events (logged at every redraw of M_U and at every 
 each task, |M_L|, |M_U|, the tasks M_U's samples come from, the share of M_U whose pseudo-label is right (the
 true classes are read here only, from the dataset) and the distinct samples M_U held over the whole run.
 
-    python benchmarks/ram_budget_report.py OUT [--plot docs/benchmarks/ram-budget.png] [--json OUT/ram.json]
+    python benchmarks/ram_budget_report.py OUT [OUT...] [--plot docs/benchmarks/ram-budget.png] [--json FILE]
+
+Several OUT folders (benches of parts of the grid) are read as one study; a run name found twice counts once.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sscl_core.bench.plots import MARKERS, _pyplot, _save
+from sscl_plugin_bench.plots import MARKERS, _pyplot, _save
 from sscl_core.config.run_config import read_yaml
 from sscl_core.plugins.registry import load_registry
 
@@ -179,11 +181,12 @@ def _task_end(record: dict[str, Any]) -> str:
 def main() -> None:
     """Print the table and the pool contents; write the plot and a JSON file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--plot", type=Path, default=None, help="PNG path (default OUT/ram-budget.png)")
-    parser.add_argument("--json", type=Path, default=None, help="JSON path (default OUT/ram-budget.json)")
+    parser.add_argument("out", type=Path, nargs="+")
+    parser.add_argument("--plot", type=Path, default=None, help="PNG path (default: the first OUT/ram-budget.png)")
+    parser.add_argument("--json", type=Path, default=None, help="JSON path (default: the first OUT/ram-budget.json)")
     args = parser.parse_args()
-    runs = load_runs(args.out)
+    found = {run["dir"].name: run for out in args.out for run in load_runs(out)}
+    runs = [found[name] for name in sorted(found)]
     rows = table_rows(runs)
     print(markdown(rows))
     contents = pool_contents(runs)
@@ -200,8 +203,8 @@ def main() -> None:
             f"| {c['budget']} | {c['family']} | {c['seed']} | {ends} | {disk} | {c['refreshes']} "
             f"| {c['distinct_pseudo_ram']} |"
         )
-    plot(rows, args.plot or args.out / "ram-budget.png")
-    (args.json or args.out / "ram-budget.json").write_text(json.dumps({"rows": rows, "contents": contents}, indent=1))
+    plot(rows, args.plot or args.out[0] / "ram-budget.png")
+    (args.json or args.out[0] / "ram-budget.json").write_text(json.dumps({"rows": rows, "contents": contents}, indent=1))
 
 
 if __name__ == "__main__":
