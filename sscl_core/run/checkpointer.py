@@ -39,7 +39,8 @@ class Checkpointer:
             sums = snapshot_pool_files(ctx.memory_pool, ctx.pool_dir, snapshot, self._pool_snapshot)
             state["pool_files"] = sums
             self._pool_snapshot = (snapshot, sums)
-        manifest = save_checkpoint(ctx.run_dir, state, done, config_sha256(resolved))
+        keep = ctx.config.keep_checkpoints
+        manifest = save_checkpoint(ctx.run_dir, state, done, config_sha256(resolved), keep)
         self.tasks_checkpointed = done
         ctx.log("checkpoint", tasks_done=done, file=manifest.file, seconds=time.perf_counter() - start)
         return manifest

@@ -83,6 +83,21 @@ def test_the_default_file_goes_into_the_run_directory(runs, sscl):
     assert "checked on 7 test images" in out
 
 
+def test_task_n_exports_a_kept_earlier_checkpoint(sscl, tmp_path):
+    argv = ["run", "--method", "er", "--set", "train.iters_per_task=5", "--set", "dataset.num_tasks=2"]
+    assert sscl(*argv, "--set", "keep_checkpoints=true", "--set", "run_name=kept")[0] == 0
+    run_dir = tmp_path / "runs" / "kept"
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.pt")) == ["after-task-1.pt", "after-task-2.pt"]
+    code, out, err = sscl("export", str(run_dir), "--task", "1")
+    assert code == 0, err
+    assert "after task 1" in out and printed_difference(out) <= TOLERANCE
+    run = restore_run(run_dir, 1, load_registry())
+    with quiet_torchscript():
+        module = torch.jit.load(str(run_dir / "export" / "model-after-task-1.pt"))
+    with torch.no_grad():
+        assert class_il_accuracies(module, run) == read_metrics(run_dir)["accuracy"]["class-il"][0][:1]
+
+
 def one_line_error(result, *needles):
     code, _out, err = result
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
@@ -98,7 +113,7 @@ def test_bad_input_is_one_line(runs, sscl, tmp_path, monkeypatch):
     (fresh / "config.yaml").write_text((runs / "er" / "config.yaml").read_text())
     one_line_error(sscl("export", str(fresh)), "has no checkpoint", "sscl run --resume")
     one_line_error(sscl("export", str(runs / "er"), "--task", "6"), "--task 6", "1..5")
-    one_line_error(sscl("export", str(runs / "er"), "--task", "2"), "keeps the checkpoint after task 5 only")
+    one_line_error(sscl("export", str(runs / "er"), "--task", "2"), "no checkpoint after task 2", "keep_checkpoints")
     one_line_error(sscl("export", str(runs / "er"), "--format", "tflite"), "invalid choice")
     one_line_error(sscl("export", str(runs / "er"), "--check-images", "0"), "--check-images")
     one_line_error(sscl("export", str(runs / "er"), "--out", str(tmp_path / "x.json")), "class names go")

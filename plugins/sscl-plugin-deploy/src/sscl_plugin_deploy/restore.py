@@ -94,8 +94,9 @@ def checkpoint_after(run_dir: Path, task: int | None) -> Manifest:
         raise SsclError(f"--task {task}: the run has finished tasks 1..{manifest.tasks_done}: give one of those")
     if not path.is_file():
         raise SsclError(
-            f"--task {task}: {run_dir} keeps the checkpoint after task {manifest.tasks_done} only (sscl keeps the "
-            f"latest): leave out --task, or give --task {manifest.tasks_done}"
+            f"--task {task}: {run_dir} has no checkpoint after task {task} (a run keeps only its latest, after task "
+            f"{manifest.tasks_done}, unless keep_checkpoints is true): leave out --task, or train with --set "
+            "keep_checkpoints=true"
         )
     relative = path.relative_to(run_dir).as_posix()
     return Manifest(task, relative, file_sha256(path), manifest.config_sha256)
