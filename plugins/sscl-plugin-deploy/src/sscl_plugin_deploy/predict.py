@@ -60,9 +60,8 @@ def load_images(files: Sequence[Path], input_shape: tuple[int, int, int]) -> Ten
 
 
 def predict(run: RestoredRun, images: Tensor, top_k: int) -> list[Prediction]:
-    """The ``top_k`` most probable classes (among those learned) of each uint8 image, by the run's eval outputs."""
-    if top_k < 1:
-        raise SsclError(f"--top-k must be at least 1, got {top_k}")
+    """The ``top_k`` (at least 1) most probable classes (among those learned) of each uint8 image, by the run's
+    eval outputs."""
     probs = torch.softmax(run.framework_outputs(images), dim=1)
     values, indices = probs.topk(min(top_k, len(run.seen_classes)), dim=1)
     names = run.class_names

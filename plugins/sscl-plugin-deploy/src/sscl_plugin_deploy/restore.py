@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from sscl_core import RunContext, SsclError
+from sscl_core.classification import PROBLEM
 from sscl_core.classification.model import masked_logits
 from sscl_core.config.run_config import load_config
 from sscl_core.library.batches import test_views
@@ -109,6 +110,10 @@ def restore_run(path: str | Path, task: int | None, registry: Registry) -> Resto
     state = load_checkpoint(run_dir, manifest)
     config = load_config(run_dir / CONFIG_FILE)
     parts = resolve_components(config, registry)
+    if parts.dataset.problem != PROBLEM:
+        raise SsclError(
+            f"{run_dir} is a {parts.dataset.problem} run: sscl export and predict handle classification runs only"
+        )
     if parts.backbone is not None:
         parts.backbone.weights = None  # the checkpoint holds the trained weights
     torch.manual_seed(config.seed)
