@@ -98,6 +98,17 @@ def test_task_n_exports_a_kept_earlier_checkpoint(sscl, tmp_path):
         assert class_il_accuracies(module, run) == read_metrics(run_dir)["accuracy"]["class-il"][0][:1]
 
 
+def test_a_run_from_pretrained_weights_exports_without_the_weights_file(runs, sscl, tmp_path):
+    source = restore_run(runs / "er", None, load_registry()).ctx.model.state_dict()
+    torch.save(source, tmp_path / "w.pt")
+    argv = ["run", "--method", "er", "--set", "train.iters_per_task=3", "--set", "dataset.num_tasks=1"]
+    assert sscl(*argv, "--set", "backbone.weights=w.pt", "--set", "run_name=pre")[0] == 0
+    (tmp_path / "w.pt").unlink()
+    code, out, err = sscl("export", str(tmp_path / "runs" / "pre"))
+    assert code == 0, err
+    assert printed_difference(out) <= TOLERANCE
+
+
 def one_line_error(result, *needles):
     code, _out, err = result
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err

@@ -109,13 +109,13 @@ def restore_run(path: str | Path, task: int | None, registry: Registry) -> Resto
     manifest = checkpoint_after(run_dir, task)
     state = load_checkpoint(run_dir, manifest)
     config = load_config(run_dir / CONFIG_FILE)
+    if config.backbone is not None and config.backbone.get("weights") is not None:
+        config.backbone = {**config.backbone, "weights": None}  # the checkpoint holds the trained weights
     parts = resolve_components(config, registry)
     if parts.dataset.problem != PROBLEM:
         raise SsclError(
             f"{run_dir} is a {parts.dataset.problem} run: sscl export and predict handle classification runs only"
         )
-    if parts.backbone is not None:
-        parts.backbone.weights = None  # the checkpoint holds the trained weights
     torch.manual_seed(config.seed)
     stream = parts.dataset.build_stream(config.seed)
     ctx = RunContext(
