@@ -25,7 +25,12 @@ from sscl_core.cli.training import _add_config_arguments, _add_run_arguments, co
 from sscl_core.plugins.registry import Registry, load_registry
 from sscl_core.run.interrupt import RunInterrupted
 
-FIRST_PARTY_COMMANDS = {"bench": "sscl-plugin-bench", "report": "sscl-plugin-bench"}
+FIRST_PARTY_COMMANDS = {
+    "bench": "sscl-plugin-bench",
+    "report": "sscl-plugin-bench",
+    "export": "sscl-plugin-deploy",
+    "predict": "sscl-plugin-deploy",
+}
 """Commands of first-party plugin distributions: without the distribution, using one says what to install."""
 
 

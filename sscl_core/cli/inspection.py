@@ -15,6 +15,8 @@ from sscl_core.run.cost import STANDARD_INPUT_SHAPES, backbone_costs, format_mac
 
 DEFAULT_COST_CLASSES = 10
 """Head size of the cost ``sscl describe backbone`` shows (CIFAR-10, MNIST and digits have 10 classes)."""
+
+
 def _add_json_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -158,6 +160,9 @@ def command_describe(args: argparse.Namespace, registry: Registry) -> None:
             print()
         _describe_component(registry, part_kind, name, cls)
     if kind == "backbone":
+        note = classes[0].weights_note()
+        if note:
+            print(f"\npretrained weights: {note}")
         _print_backbone_cost(classes[0], shapes, args.classes)
 
 

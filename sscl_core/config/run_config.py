@@ -122,6 +122,9 @@ class RunConfig:
     keep_pool_disk: bool = param(
         False, help="keep the files components keep (RUN_DIR/files, e.g. the pool's disk tier) when the run ends"
     )
+    keep_checkpoints: bool = param(
+        False, help="keep the model checkpoint of every task (sscl export --task N), not only the latest one"
+    )
     dataset: dict[str, Any] = param({"name": "digits"}, help="dataset component and its settings")
     backbone: dict[str, Any] | None = param(
         {"name": "small-cnn"}, help="backbone component and its settings (unused by models that build their own)"

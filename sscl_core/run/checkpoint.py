@@ -98,8 +98,11 @@ def check_plain(value: Any, where: str) -> None:
     )
 
 
-def save_checkpoint(run_dir: Path, state: dict[str, Any], tasks_done: int, config_sha256: str) -> Manifest:
-    """Write the checkpoint after ``tasks_done`` tasks, point checkpoint.json to it, delete older ones."""
+def save_checkpoint(
+    run_dir: Path, state: dict[str, Any], tasks_done: int, config_sha256: str, keep_older: bool = False
+) -> Manifest:
+    """Write the checkpoint after ``tasks_done`` tasks, point checkpoint.json to it, delete older ones (but their
+    files, with ``keep_older``)."""
     path = checkpoint_file(run_dir, tasks_done)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "version": VERSION, "tasks_done": tasks_done, "config_sha256": config_sha256, **state}
@@ -115,7 +118,7 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any], tasks_done: int, confi
         write_manifest(run_dir, manifest)
     except OSError as error:
         raise SsclError(f"cannot write checkpoint {path}: {error.strerror or error}; free disk space") from None
-    prune_checkpoints(run_dir, manifest)
+    prune_checkpoints(run_dir, manifest, keep_older)
     return manifest
 
 
@@ -124,8 +127,9 @@ def write_manifest(run_dir: Path, manifest: Manifest) -> None:
     write_atomic(run_dir / MANIFEST_FILE, manifest.to_json())
 
 
-def prune_checkpoints(run_dir: Path, manifest: Manifest | None) -> None:
-    """Delete every checkpoint file and files snapshot that ``manifest`` does not name, and leftover temp files."""
+def prune_checkpoints(run_dir: Path, manifest: Manifest | None, keep_older: bool = False) -> None:
+    """Delete every checkpoint file and files snapshot that ``manifest`` does not name, and leftover temp files;
+    ``keep_older`` keeps the checkpoint files of the tasks before it (not their files snapshots)."""
     folder = run_dir / CHECKPOINT_DIR
     if not folder.is_dir():
         return
@@ -136,6 +140,8 @@ def prune_checkpoints(run_dir: Path, manifest: Manifest | None) -> None:
             checkpoint_file(run_dir, manifest.tasks_done).name,
             files_snapshot_dir(run_dir, manifest.tasks_done).name,
         }
+        if keep_older:
+            keep |= {checkpoint_file(run_dir, done).name for done in range(1, manifest.tasks_done)}
     for entry in folder.iterdir():
         if entry.name in keep:
             continue

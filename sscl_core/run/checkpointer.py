@@ -31,7 +31,8 @@ class Checkpointer:
         snapshot = files_snapshot_dir(ctx.run_dir, done)
         state["files"] = snapshot_files(list(members), ctx.run_dir, snapshot, self._snapshot)
         self._snapshot = (snapshot, state["files"])
-        manifest = save_checkpoint(ctx.run_dir, state, done, config_sha256(resolved))
+        keep = ctx.config.keep_checkpoints
+        manifest = save_checkpoint(ctx.run_dir, state, done, config_sha256(resolved), keep)
         self.tasks_checkpointed = done
         ctx.log("checkpoint", tasks_done=done, file=manifest.file, seconds=time.perf_counter() - start)
         return manifest

@@ -124,7 +124,7 @@ class Trainer:
         resolved = parts.resolved_config(config)
         if self.resume_dir is not None:
             run_dir = self.resume_dir
-            prune_checkpoints(run_dir, read_manifest(run_dir))
+            prune_checkpoints(run_dir, read_manifest(run_dir), config.keep_checkpoints)
         else:
             run_name = config.run_name or default_run_name(type(parts.dataset).name, parts.method_label(), config.seed)
             run_dir = create_run_dir(config.output_dir, run_name)

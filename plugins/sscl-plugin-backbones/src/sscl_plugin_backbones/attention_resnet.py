@@ -18,6 +18,7 @@ from sscl_plugin_backbones.sized import SizedBackbone
 class AttentionResNet18(SizedBackbone):
     """torchvision's ResNet-18 with a CIFAR stem whose residual branches end in an attention block."""
 
+    torchvision_arch = "resnet18"
     attention: ClassVar[Callable[[int, int], nn.Module]]
     """The attention block's constructor, called with the branch's channels and ``reduction``."""
 

@@ -21,6 +21,7 @@ class InceptionV3(SizedBackbone):
     """
 
     name = "inceptionv3"
+    torchvision_arch = "inception_v3"
     min_size = 8
 
     def create(self, input_shape: tuple[int, int, int]) -> nn.Module:

@@ -20,6 +20,7 @@ class MobileNetV2(SizedBackbone):
     """
 
     name = "mobilenetv2"
+    torchvision_arch = "mobilenet_v2"
     min_size = 8
 
     def create(self, input_shape: tuple[int, int, int]) -> nn.Module:

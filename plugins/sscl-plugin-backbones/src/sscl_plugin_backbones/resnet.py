@@ -1,4 +1,4 @@
-"""``resnet18``, ``resnet34``, ``resnet50``: torchvision's ResNets with a CIFAR stem (no pretrained weights)."""
+"""``resnet18``, ``resnet34``, ``resnet50``: torchvision's ResNets with a CIFAR stem."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class ResNet18(TorchvisionResNet):
     """ResNet-18 with a CIFAR stem (about 11.17 M parameters with a 10-class head)."""
 
     name = "resnet18"
+    torchvision_arch = "resnet18"
     factory = staticmethod(models.resnet18)
 
 
@@ -39,6 +40,7 @@ class ResNet34(TorchvisionResNet):
     """ResNet-34 with a CIFAR stem (about 21.28 M parameters with a 10-class head)."""
 
     name = "resnet34"
+    torchvision_arch = "resnet34"
     factory = staticmethod(models.resnet34)
 
 
@@ -47,4 +49,5 @@ class ResNet50(TorchvisionResNet):
     """ResNet-50 (bottleneck blocks) with a CIFAR stem (about 23.52 M parameters with a 10-class head)."""
 
     name = "resnet50"
+    torchvision_arch = "resnet50"
     factory = staticmethod(models.resnet50)

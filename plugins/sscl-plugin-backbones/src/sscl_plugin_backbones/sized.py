@@ -7,6 +7,7 @@ from typing import ClassVar
 from torch import nn
 
 from sscl_core import Backbone, SsclError, component
+from sscl_plugin_backbones.pretrained import torchvision_note
 
 STANDARD_SIZES: tuple[int, ...] = (8, 28, 32, 64)
 """Image sizes of the protocols (digits 8 px, Fashion-MNIST 28 px, CIFAR 32 px, TinyImageNet 64 px)."""
@@ -27,6 +28,13 @@ class SizedBackbone(Backbone):
 
     min_size: ClassVar[int] = 8
     """Smallest image side (pixels) the backbone accepts."""
+    torchvision_arch: ClassVar[str | None] = None
+    """The torchvision model the backbone adapts (e.g. ``resnet18``), whose weights files ``sscl describe`` checks."""
+
+    @classmethod
+    def weights_note(cls) -> str:
+        """Whether torchvision's weights files of ``torchvision_arch`` fit (compared offline), or nothing."""
+        return torchvision_note(cls(), cls.torchvision_arch) if cls.torchvision_arch else ""
 
     @classmethod
     def claimed_sizes(cls) -> tuple[int, ...]:

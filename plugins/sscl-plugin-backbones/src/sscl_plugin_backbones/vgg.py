@@ -22,6 +22,7 @@ class VGG16(SizedBackbone):
     as in the usual CIFAR version."""
 
     name = "vgg16"
+    torchvision_arch = "vgg16_bn"
     min_size = 8
 
     batch_norm: bool = param(
