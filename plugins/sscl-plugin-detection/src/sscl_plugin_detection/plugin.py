@@ -7,6 +7,7 @@ from sscl_core import hookimpl
 from sscl_plugin_detection.datasets import Coco, Shapes
 from sscl_plugin_detection.evaluation import CocoMAP
 from sscl_plugin_detection.models import FCOSR50, FasterRCNNMobileNet, FasterRCNNR50, RetinaNetR50, SSDLite
+from sscl_plugin_detection.soft_teacher import SoftTeacher
 
 
 @hookimpl
@@ -27,6 +28,12 @@ def register_models(register):
 def register_evaluators(register):
     """COCO mAP per task."""
     register(CocoMAP)
+
+
+@hookimpl
+def register_unlabeled_losses(register):
+    """soft-teacher."""
+    register(SoftTeacher)
 
 
 @hookimpl
