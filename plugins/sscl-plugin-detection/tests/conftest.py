@@ -50,8 +50,14 @@ def write_coco(folder: Path, count: int, seed: int, quirks: bool = True) -> tupl
 
     def box(image_id: int, category: int, bbox: list[float], crowd: int = 0) -> None:
         annotations.append(
-            {"id": len(annotations) + 1, "image_id": image_id, "category_id": category, "bbox": bbox,
-             "area": bbox[2] * bbox[3], "iscrowd": crowd}
+            {
+                "id": len(annotations) + 1,
+                "image_id": image_id,
+                "category_id": category,
+                "bbox": bbox,
+                "area": bbox[2] * bbox[3],
+                "iscrowd": crowd,
+            }
         )
 
     for i in range(count):

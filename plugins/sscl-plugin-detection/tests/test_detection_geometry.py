@@ -36,8 +36,13 @@ def weak_matrices(draw):
 def strong_matrices(draw):
     """A weak view's geometry followed by rotation, shear and translation about the centre."""
     affine = geometry.about_centre(
-        120.0, 90.0, angle=draw(st.floats(-30, 30)), shear_x=draw(st.floats(-30, 30)),
-        shear_y=draw(st.floats(-30, 30)), translate_x=draw(st.floats(-12, 12)), translate_y=draw(st.floats(-9, 9)),
+        120.0,
+        90.0,
+        angle=draw(st.floats(-30, 30)),
+        shear_x=draw(st.floats(-30, 30)),
+        shear_y=draw(st.floats(-30, 30)),
+        translate_x=draw(st.floats(-12, 12)),
+        translate_y=draw(st.floats(-9, 9)),
     )
     return affine @ draw(weak_matrices())
 
@@ -79,7 +84,7 @@ def test_a_warped_image_puts_the_object_where_the_matrix_puts_its_box():
     image[0, 10:20, 5:15] = 1.0
     matrix = geometry.about_centre(60, 40, translate_x=7.0, translate_y=3.0) @ geometry.hflip(60)
     out = warp(image, matrix, (40, 60))
-    (x1, y1, x2, y2), = geometry.transform_boxes(torch.tensor([[5.0, 10.0, 15.0, 20.0]]), matrix).tolist()
+    ((x1, y1, x2, y2),) = geometry.transform_boxes(torch.tensor([[5.0, 10.0, 15.0, 20.0]]), matrix).tolist()
     inside = out[0, round(y1) : round(y2), round(x1) : round(x2)]
     assert inside.min() > 0.99 and out.sum() == inside.sum()
 
@@ -89,6 +94,8 @@ def test_views_record_their_matrix_and_size():
     images = [torch.randint(0, 256, (3, 48, 64), dtype=torch.uint8, generator=gen)]
     views = DetectionViews(scale_range=(0.5, 0.5))
     (weak,) = views.weak(images, gen)
-    assert weak.size == (24, 32) and torch.allclose(torch.linalg.det(weak.matrix[:2, :2]).abs(), torch.tensor(0.25).double())
+    assert weak.size == (24, 32) and torch.allclose(
+        torch.linalg.det(weak.matrix[:2, :2]).abs(), torch.tensor(0.25).double()
+    )
     (strong,) = views.strong(images, gen)
     assert strong.size == (24, 32) and strong.image.min() >= 0 and strong.image.max() <= 1

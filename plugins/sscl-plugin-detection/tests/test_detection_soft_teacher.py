@@ -15,8 +15,14 @@ from sscl_plugin_detection.soft_teacher import SoftTeacher
 from sscl_plugin_detection.teacher import ema_update, frozen_copy
 from sscl_plugin_detection.views import View
 
-SMALL = {"rpn_pre_nms_train": 50, "rpn_post_nms_train": 20, "rpn_pre_nms_test": 50, "rpn_post_nms_test": 20,
-         "rpn_batch": 16, "box_batch": 16}
+SMALL = {
+    "rpn_pre_nms_train": 50,
+    "rpn_post_nms_train": 20,
+    "rpn_pre_nms_test": 50,
+    "rpn_post_nms_test": 20,
+    "rpn_batch": 16,
+    "box_batch": 16,
+}
 
 
 def network():
@@ -64,9 +70,13 @@ def test_the_component_updates_its_teacher_after_every_iteration():
 
 def hand_built(loss, monkeypatch):
     """Make the teacher's RoI head return four detections with scores 0.95, 0.7, 0.4 and 0.91."""
-    found = {"boxes": torch.tensor([[2.0, 2.0, 20.0, 20.0], [30.0, 30.0, 50.0, 60.0], [5.0, 40.0, 15.0, 50.0],
-                                    [40.0, 2.0, 60.0, 12.0]]),
-             "labels": torch.tensor([1, 2, 3, 4]), "scores": torch.tensor([0.95, 0.7, 0.4, 0.91])}
+    found = {
+        "boxes": torch.tensor(
+            [[2.0, 2.0, 20.0, 20.0], [30.0, 30.0, 50.0, 60.0], [5.0, 40.0, 15.0, 50.0], [40.0, 2.0, 60.0, 12.0]]
+        ),
+        "labels": torch.tensor([1, 2, 3, 4]),
+        "scores": torch.tensor([0.95, 0.7, 0.4, 0.91]),
+    }
     monkeypatch.setattr(loss.teacher.detector.roi_heads, "forward", lambda *args, **kw: ([found], {}))
     return found
 
@@ -93,7 +103,10 @@ def test_pseudo_boxes_move_to_the_strong_view(monkeypatch):
     found = hand_built(loss, monkeypatch)
     weak, strong = views(geometry.hflip(64))
     cls_targets, _, _ = loss.pseudo_targets(weak, strong, torch.Generator().manual_seed(0))
-    assert cls_targets[0]["boxes"].tolist() == geometry.transform_boxes(found["boxes"][[0, 3]], geometry.hflip(64)).tolist()
+    assert (
+        cls_targets[0]["boxes"].tolist()
+        == geometry.transform_boxes(found["boxes"][[0, 3]], geometry.hflip(64)).tolist()
+    )
 
 
 @pytest.mark.parametrize(("refined", "kept"), [("jittered", []), ("snapped", [1, 2, 4])])
@@ -118,7 +131,9 @@ def test_spread_is_std_over_size_averaged_over_coordinates():
     refined = torch.tensor([[[0.0, 0.0, 10.0, 20.0], [2.0, 4.0, 12.0, 24.0]]])
     std = torch.tensor(2.0).sqrt()
     assert torch.allclose(pseudo_boxes.spread(refined, boxes), (std / 10 + std * 2 / 20 + std / 10 + std * 2 / 20) / 4)
-    jittered = pseudo_boxes.jitter(torch.tensor([[0.0, 0.0, 100.0, 100.0]]), 4000, 0.06, torch.Generator().manual_seed(0))
+    jittered = pseudo_boxes.jitter(
+        torch.tensor([[0.0, 0.0, 100.0, 100.0]]), 4000, 0.06, torch.Generator().manual_seed(0)
+    )
     assert abs(float(jittered.std(dim=1).mean()) - 6.0) < 0.3
 
 

@@ -14,8 +14,14 @@ def coco(files, **settings):
     train_json, train_dir = files("train")
     val_json, val_dir = files("val", count=8, seed=1, quirks=False)
     spec = {
-        "annotations": str(train_json), "images": str(train_dir), "val_annotations": str(val_json),
-        "val_images": str(val_dir), "tasks": 2, "image_size": 64, "max_image_size": 64, **settings,
+        "annotations": str(train_json),
+        "images": str(train_dir),
+        "val_annotations": str(val_json),
+        "val_images": str(val_dir),
+        "tasks": 2,
+        "image_size": 64,
+        "max_image_size": 64,
+        **settings,
     }
     return build(Coco, spec, "dataset 'coco'")
 
@@ -38,6 +44,7 @@ def test_quirks_crowd_empty_clipped_dropped_subfolder_grey_rgba(coco_files, caps
     assert crowd["iscrowd"].tolist() == [False, False, True]
     clipped = next(target for target in stream.tasks[0].oracle_y if target["image_id"] == 104)
     assert clipped["boxes"].tolist()[-1] == [50.0, 50.0, 64.0, 64.0]
+
     def image(image_id):
         t = 0 if image_id in ids[0] else 1
         return stream.tasks[t].train_x[ids[t].index(image_id)]
@@ -103,8 +110,19 @@ def test_cache_is_built_once_and_resizes_boxes(coco_files, capsys):
 
 
 def test_shapes_writes_real_coco_files_once(tmp_path):
-    shapes = build(Shapes, {"train_images": 12, "val_count": 6, "image_size": 64, "max_image_size": 64,
-                            "categories": 4, "tasks": 2, "cache_dir": str(tmp_path)}, "dataset 'shapes'")
+    shapes = build(
+        Shapes,
+        {
+            "train_images": 12,
+            "val_count": 6,
+            "image_size": 64,
+            "max_image_size": 64,
+            "categories": 4,
+            "tasks": 2,
+            "cache_dir": str(tmp_path),
+        },
+        "dataset 'shapes'",
+    )
     train_json, _images, _val = shapes.sources()
     data = json.loads(train_json.read_text())
     assert len(data["images"]) == 12 and [c["id"] for c in data["categories"]] == [1, 3, 5, 7]
@@ -117,8 +135,10 @@ def test_shapes_writes_real_coco_files_once(tmp_path):
 
 @pytest.mark.parametrize(
     ("settings", "message"),
-    [({"task_categories": [[1, 3], [99]]}, "category id 99 is not in the instances file"),
-     ({"tasks": 9}, "tasks=9 does not fit 4 categories")],
+    [
+        ({"task_categories": [[1, 3], [99]]}, "category id 99 is not in the instances file"),
+        ({"tasks": 9}, "tasks=9 does not fit 4 categories"),
+    ],
 )
 def test_bad_category_settings_are_one_line(coco_files, settings, message):
     with pytest.raises(SsclError, match=message):
