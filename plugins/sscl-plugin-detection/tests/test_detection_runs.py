@@ -46,7 +46,7 @@ def test_er_soft_teacher_on_shapes_trains_and_prints_the_map_matrices(coco_files
     assert metrics["model"]["parameters"] > 0 and metrics["model"]["macs"] > 0
     events = [json.loads(line) for line in (tmp_path / "runs" / "run" / "events.jsonl").read_text().splitlines()]
     losses = [e["losses"] for e in events if e["event"] == "iter"]
-    assert all({"ce", "soft_teacher_cls", "soft_teacher_reg", "soft_teacher_rpn"} <= set(l) for l in losses[1:])
+    assert all({"ce", "soft_teacher_cls", "soft_teacher_reg", "soft_teacher_rpn"} <= set(step) for step in losses[1:])
     assert [e["accuracies"]["map_all_seen"] for e in events if e["event"] == "val"]
 
 
@@ -73,7 +73,9 @@ def test_a_local_weights_file_loads_with_weights_only(coco_files, sscl, tmp_path
     network = registry.create("model", {"name": "ssdlite"}).build(stream, None)
     torch.save(network.detector.state_dict(), tmp_path / "ssd.pt")
     again = registry.create("model", {"name": "ssdlite", "weights": str(tmp_path / "ssd.pt")}).build(stream, None)
-    assert all(torch.equal(a, b) for a, b in zip(network.state_dict().values(), again.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(network.state_dict().values(), again.state_dict().values(), strict=True)
+    )
 
 
 def malformed(kind, folder):
