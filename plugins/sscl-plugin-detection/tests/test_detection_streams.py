@@ -131,6 +131,20 @@ def test_shapes_writes_real_coco_files_once(tmp_path):
     before = train_json.stat().st_mtime_ns
     shapes.build_stream(0)
     assert train_json.stat().st_mtime_ns == before
+    more = build(
+        Shapes,
+        {
+            "train_images": 14,
+            "val_count": 6,
+            "image_size": 64,
+            "max_image_size": 64,
+            "categories": 4,
+            "tasks": 2,
+            "cache_dir": str(tmp_path),
+        },
+        "dataset 'shapes'",
+    )
+    assert len(json.loads(more.sources()[0].read_text())["images"]) == 14, "each setting has its own files"
 
 
 @pytest.mark.parametrize(

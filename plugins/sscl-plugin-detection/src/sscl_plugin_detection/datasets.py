@@ -142,7 +142,8 @@ class Shapes(CocoFormatDataset):
 
     def sources(self) -> tuple[Path, Path, tuple[Path, Path] | None]:
         """The generated training and validation pairs (written once per setting)."""
-        root = self.cache_root() / "shapes" / f"v1-{self.image_size}-{self.categories}"
+        settings = f"v1-{self.image_size}px-{self.categories}cats-{self.train_images}-{self.val_count}"
+        root = self.cache_root() / "shapes" / settings
         train = write_shapes(root / "train", self.train_images, self.image_size, self.categories, seed=1)
         val = write_shapes(root / "val", self.val_count, self.image_size, self.categories, seed=2)
         return train[0], train[1], val
