@@ -7,6 +7,7 @@ from torch import Tensor
 
 from sscl_core.api.context import RunContext
 from sscl_core.api.memory import Samples
+from sscl_core.api.samples import to_device
 
 
 def draw_replay(ctx: RunContext, n: int) -> tuple[Tensor, Samples] | None:
@@ -15,4 +16,4 @@ def draw_replay(ctx: RunContext, n: int) -> tuple[Tensor, Samples] | None:
     samples = ctx.memory_pool.sample(n, ctx.generator)
     if samples is None:
         return None
-    return ctx.stream.transforms.weak(samples["x"].to(ctx.device), ctx.generator), samples
+    return ctx.stream.transforms.weak(to_device(samples["x"], ctx.device), ctx.generator), samples

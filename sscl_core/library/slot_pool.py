@@ -43,6 +43,7 @@ class SlotPool(MemoryPool):
         self.storage: dict[str, Tensor] = {}
         self.count = 0
         self._seen_keys: set[tuple[int, int]] = set()
+        self._list_fields: set[str] = set()
 
     def __len__(self) -> int:
         """Samples held."""
@@ -56,6 +57,7 @@ class SlotPool(MemoryPool):
         """Offer each sample (each new one, with ``dedup``) to :meth:`choose_slot` and store it there."""
         if self.size == 0:
             return
+        self._list_fields |= {k for k, v in samples.items() if not torch.is_tensor(v)}
         keys = zip(samples["task_id"].tolist(), samples["index"].tolist(), strict=True)
         for row, key in enumerate(keys):
             if self.dedup:
@@ -70,7 +72,7 @@ class SlotPool(MemoryPool):
     def _write(self, slot: int, sample: dict[str, Any]) -> None:
         if not self.storage:
             self.storage = {
-                k: torch.zeros((self.size, *v.shape), dtype=v.dtype) if torch.is_tensor(v) else [None] * self.size
+                k: [None] * self.size if k in self._list_fields else torch.zeros((self.size, *v.shape), dtype=v.dtype)
                 for k, v in sample.items()
             }
         for k, v in sample.items():

@@ -140,11 +140,12 @@ def _summary_line(run: PlannedRun) -> str:
     metrics = json.loads((run.run_dir / METRICS_FILE).read_text(encoding="utf-8"))
     if "summary" not in metrics:
         return f"median iteration {1000 * metrics['timing']['median_iteration_seconds']:.2f} ms"
-    s = metrics["summary"]
-    return (
-        f"task-IL {s['task-il']['mean_average_accuracy']:.2f}, class-IL {s['class-il']['mean_average_accuracy']:.2f}, "
-        f"median iteration {1000 * metrics['timing']['median_iteration_seconds']:.2f} ms"
+    names = {"task-il": "task-IL", "class-il": "class-IL"}
+    scores = ", ".join(
+        f"{names.get(metric, metric)} {summary['mean_average_accuracy']:.2f}"
+        for metric, summary in metrics["summary"].items()
     )
+    return f"{scores}, median iteration {1000 * metrics['timing']['median_iteration_seconds']:.2f} ms"
 
 
 def _last_line(log: Path) -> str:

@@ -32,6 +32,12 @@ ACCURACY_COLUMNS = (
     ("class-IL forgetting", "class-il", "average_forgetting"),
 )
 """Accuracy table columns: header, protocol and summary key of metrics.json."""
+SUMMARY_COLUMNS = (
+    ("MAA", "mean_average_accuracy"),
+    ("final", "final_average_accuracy"),
+    ("forgetting", "average_forgetting"),
+)
+"""Score columns of another evaluator's metrics (``<metric> MAA``, ...): suffix and summary key."""
 TIMING_KEYS = ("median_iteration_seconds", "mean_iteration_seconds", "total_train_seconds")
 """What every run's metrics.json has under ``timing`` (the cost table needs it)."""
 
@@ -101,6 +107,15 @@ def _ratio(runs: dict[int, Run], reference: dict[int, Run], key: str) -> float |
     return statistics.median(ratios) if ratios else None
 
 
+def score_columns(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The score columns of a run: the accuracy columns for classification's evaluator, else ``<metric> MAA``,
+    ``<metric> final`` and ``<metric> forgetting`` for each metric the run's evaluator names."""
+    names = metrics.get("evaluation", {}).get("metrics", ["task-il", "class-il"])
+    if set(names) == {"task-il", "class-il"}:
+        return list(ACCURACY_COLUMNS)
+    return [(f"{name} {suffix}", name, key) for name in names for suffix, key in SUMMARY_COLUMNS]
+
+
 def build_rows(runs: list[Run], references: Iterable[str] = ("finetune", "der+fixmatch")) -> list[dict[str, Any]]:
     """One row per label (in first-seen order): per-seed values as lists, ratios as medians over seeds. The
     hand-written loop's runs have no row: :func:`framework_overhead` reports them."""
@@ -114,13 +129,15 @@ def build_rows(runs: list[Run], references: Iterable[str] = ("finetune", "der+fi
         metrics = [by_seed[s].metrics for s in seeds]
         row: dict[str, Any] = {"label": label, "seeds": seeds, "runs": [str(by_seed[s].path) for s in seeds]}
         if all("summary" in m for m in metrics):
-            for column, protocol, key in ACCURACY_COLUMNS:
+            columns = score_columns(metrics[0])
+            for column, protocol, key in columns:
                 row[column] = [m["summary"][protocol][key] for m in metrics]
+            result_key = metrics[0].get("evaluation", {}).get("key", "accuracy")
             row["average accuracy after each task"] = {
                 protocol: [
-                    [statistics.fmean(r[: i + 1]) for i, r in enumerate(m["accuracy"][protocol])] for m in metrics
+                    [statistics.fmean(r[: i + 1]) for i, r in enumerate(m[result_key][protocol])] for m in metrics
                 ]
-                for protocol in ("task-il", "class-il")
+                for protocol in dict.fromkeys(protocol for _, protocol, _ in columns)
             }
         timing = [m["timing"] for m in metrics]
         row["median iter (ms)"] = [1000 * t["median_iteration_seconds"] for t in timing]
@@ -199,12 +216,16 @@ def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def report_markdown(rows: list[dict[str, Any]], runs: list[Run], title: str) -> str:
     """The whole report: machine line, accuracy table, cost table and the framework overhead."""
-    accuracy = [c for c, _, _ in ACCURACY_COLUMNS]
+    classification = [c for c, _, _ in ACCURACY_COLUMNS]
+    suffixes = tuple(f" {suffix}" for suffix, _ in SUMMARY_COLUMNS)
+    others = [c for row in rows for c in row if c.endswith(suffixes) and c not in classification]
+    accuracy = classification if not others else list(dict.fromkeys(others))
     cost = [c for row in rows for c in row if c not in accuracy and c not in ("label", "seeds", "runs")]
     cost = [c for c in dict.fromkeys(cost) if c != "average accuracy after each task"]
     with_accuracy = [row for row in rows if accuracy[0] in row]
+    heading = "Accuracy (%)" if not others else "Scores"
     parts = [f"# {title}", "", f"Machine: {machine_line(runs)}.", ""]
-    parts += ["## Accuracy (%), mean ± std over seeds", "", markdown_table(with_accuracy, accuracy), ""]
+    parts += [f"## {heading}, mean ± std over seeds", "", markdown_table(with_accuracy, accuracy), ""]
     parts += ["## Cost (ratios: median over seeds of the per-seed ratio)", "", markdown_table(rows, cost), ""]
     overhead = framework_overhead(runs)
     if overhead is not None:

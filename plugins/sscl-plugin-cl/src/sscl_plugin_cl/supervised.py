@@ -11,6 +11,7 @@ from torch import Tensor
 
 from sscl_core import Method, RunContext, SemiBatch, component, param
 from sscl_core.api.components import one_of
+from sscl_core.api.samples import to_device
 from sscl_core.library.replay import draw_replay
 
 
@@ -63,7 +64,7 @@ class SupervisedMethod(Method):
         if replay is None:
             return None
         x, samples = replay
-        y, task_ids = samples["y"].to(ctx.device), samples["task_id"].to(ctx.device)
+        y, task_ids = to_device(samples["y"], ctx.device), samples["task_id"].to(ctx.device)
         return self.supervised_loss(ctx.model(x), y, task_ids, ctx)
 
     def labeled_loss(self, logits: Tensor, batch: SemiBatch, ctx: RunContext) -> Tensor:
