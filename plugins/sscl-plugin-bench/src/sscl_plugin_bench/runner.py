@@ -79,13 +79,18 @@ def _last_line(log: Path) -> str:
     return lines[-1] if lines else "no output"
 
 
+def say_now(line: str) -> None:
+    """Print a line at once, also into a file or a pipe (a bench's progress lines are read while it runs)."""
+    print(line, flush=True)
+
+
 def run_bench(
     protocol: Protocol,
     planned: list[PlannedRun],
     skipped: list[str],
     out_dir: Path,
     executor: Executor,
-    echo: Callable[[str], None] = print,
+    echo: Callable[[str], None] = say_now,
 ) -> BenchResult:
     """Run the planned runs that are not reused through ``executor``, then write the report into ``out_dir``."""
     failed: dict[str, str] = {}
