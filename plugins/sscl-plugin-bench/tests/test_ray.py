@@ -95,7 +95,7 @@ def test_ctrl_c_cancels_the_outstanding_runs_and_a_second_bench_finishes_them(ss
         code, _, err = sscl(*args, "--executor", "ray", "--out", "ray")
     assert code == 130 and "cancelled 1 outstanding runs; finished ones are kept" in err
     code, out, err = sscl(*args, "--executor", "ray", "--out", "ray")
-    assert code == 0 and out.count("reusing") == 1, err
+    assert code == 0 and out.count("reusing") >= 1, err
     assert all(read_manifest(tmp_path / "ray" / "runs" / f"er-s{s}").finished for s in range(2))
 
 

@@ -114,13 +114,18 @@ def accuracy_against_axis(rows: list[dict[str, Any]], key: str, path: Path) -> P
             values = [p[index] for p in points]
             means = [statistics.fmean(v) for v in values]
             stds = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
-            style = {"color": plt.cm.tab20(i % 20), "marker": MARKERS[i % len(MARKERS)], "capsize": 3}
+            style = {"color": plt.cm.tab10(i % 10), "marker": MARKERS[i % len(MARKERS)], "capsize": 3}
             ax.errorbar([p[0] for p in points], means, yerr=stds, label=name, **style)
-        ax.set_title(f"{title}: mean average accuracy against {key}")
+        xs = sorted({p[0] for points in series.values() for p in points})
+        if xs and xs[0] > 0 and xs[-1] >= 10 * xs[0]:
+            ax.set_xscale("log")
+        ax.set_xticks(xs, [value_text(x) for x in xs])
+        ax.set_title(f"{title}, mean ± std over seeds")
         ax.set_xlabel(key)
         ax.set_ylabel("mean average accuracy (%)")
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.suptitle(f"mean average accuracy against {key}")
     return _save(plt, fig, path)
 
 
