@@ -191,9 +191,7 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
     data = copy.deepcopy(raw)
     for section in COMPONENT_SECTIONS:
         if data.get(section) is not None:
-            data[section] = _component_spec(
-                data[section], section, name_required=section not in OPTIONAL_NAME_SECTIONS
-            )
+            data[section] = _component_spec(data[section], section, name_required=section not in OPTIONAL_NAME_SECTIONS)
     _split_composition(data)
     if "callbacks" in data:
         if not isinstance(data["callbacks"], list):
@@ -228,15 +226,21 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def parse_value(text: str, where: str) -> Any:
+    """The value of an override's text: a YAML scalar or flow collection (empty text is null); ``where`` names
+    the option in the error."""
+    try:
+        return yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        raise SsclError(f"{where}: cannot parse value {text!r}; quote strings and use [a, b] for lists") from None
+
+
 def apply_override(data: dict[str, Any], assignment: str) -> None:
     """Apply one ``a.b=c`` override in place; the value is parsed as a YAML scalar or flow collection."""
     key, sep, text = assignment.partition("=")
     if not sep or not key.strip():
         raise SsclError(f"--set {assignment!r}: expected KEY=VALUE, e.g. --set train.iters_per_task=100")
-    try:
-        value = yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError:
-        raise SsclError(f"--set {key}: cannot parse value {text!r}; quote strings and use [a, b] for lists") from None
+    value = parse_value(text, f"--set {key}")
     parts = key.strip().split(".")
     node = data
     for i, part in enumerate(parts[:-1]):

@@ -13,9 +13,9 @@ from sscl_core.run.checkpoint import read_manifest
 from sscl_core.run.resolve import resolve_components
 from sscl_core.run.rundir import write_config
 from sscl_plugin_bench.handwritten import measure_overhead, train_handwritten
+from sscl_plugin_bench.plan import _installed, plan_runs
 from sscl_plugin_bench.plots import write_plots
 from sscl_plugin_bench.protocol import read_protocol
-from sscl_plugin_bench.runner import _installed, plan_runs
 from sscl_plugin_bench.table import build_rows, load_runs, run_label
 
 TINY = ["--set", "train.iters_per_task=4", "--set", "dataset.test_per_class=10"]

@@ -1,5 +1,6 @@
 """Plots of a benchmark (optional extra ``sscl-plugin-bench[plots]``, matplotlib): accuracy-matrix heatmaps per run,
-average accuracy after each task per method, and iteration time per method. PNG files, no screen needed."""
+average accuracy after each task per method, iteration time per method and, for every numeric grid axis, mean
+average accuracy against the axis. PNG files, no screen needed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from sscl_plugin_bench.table import Run
+from sscl_plugin_bench.grid import axis_keys, axis_values, is_number, value_text
+from sscl_plugin_bench.table import Run, row_title
 
 PROTOCOL_TITLES = {"task-il": "task-IL", "class-il": "class-IL"}
 MARKERS = "os^vDPX*<>"
@@ -68,7 +70,7 @@ def average_accuracy_curves(rows: list[dict[str, Any]], path: Path) -> Path:
                 continue
             mean = [statistics.fmean(values) for values in zip(*curves, strict=False)]
             style = {"color": plt.cm.tab20(i % 20), "marker": MARKERS[i % len(MARKERS)]}
-            ax.plot(range(1, len(mean) + 1), mean, label=row["label"], **style)
+            ax.plot(range(1, len(mean) + 1), mean, label=row_title(row), **style)
         ax.set_title(f"{PROTOCOL_TITLES[protocol]}: average accuracy after each task")
         ax.set_xlabel("tasks trained")
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -86,11 +88,52 @@ def iteration_times(rows: list[dict[str, Any]], path: Path) -> Path:
     stds = [statistics.stdev(row["median iter (ms)"]) if len(row["median iter (ms)"]) > 1 else 0 for row in ordered]
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(ordered) + 1.2))
     ax.barh(range(len(ordered)), means, xerr=stds, color="tab:blue")
-    ax.set_yticks(range(len(ordered)), [row["label"] for row in ordered])
+    ax.set_yticks(range(len(ordered)), [row_title(row) for row in ordered])
     ax.invert_yaxis()
     ax.set_xlabel("median iteration time (ms)")
     ax.grid(axis="x", alpha=0.3)
     return _save(plt, fig, path)
+
+
+def accuracy_against_axis(rows: list[dict[str, Any]], key: str, path: Path) -> Path:
+    """Task-IL and class-IL mean average accuracy (mean and std over seeds) against a numeric grid axis, a line
+    per method and value of the other axes."""
+    plt = _pyplot()
+    series: dict[str, list[tuple[float, list[float], list[float]]]] = {}
+    for row in rows:
+        point = row.get("point", {})
+        if key not in point or "task-IL MAA" not in row:
+            continue
+        others = ", ".join(f"{k}={value_text(v)}" for k, v in point.items() if k != key)
+        name = f"{row['label']} ({others})" if others else row["label"]
+        series.setdefault(name, []).append((point[key], row["task-IL MAA"], row["class-IL MAA"]))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, (index, title) in zip(axes, ((1, "task-IL"), (2, "class-IL")), strict=True):
+        for i, (name, points) in enumerate(series.items()):
+            points.sort(key=lambda p: p[0])
+            values = [p[index] for p in points]
+            means = [statistics.fmean(v) for v in values]
+            stds = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
+            style = {"color": plt.cm.tab10(i % 10), "marker": MARKERS[i % len(MARKERS)], "capsize": 3}
+            ax.errorbar([p[0] for p in points], means, yerr=stds, label=name, **style)
+        xs = sorted({p[0] for points in series.values() for p in points})
+        if xs and xs[0] > 0 and xs[-1] >= 10 * xs[0]:
+            ax.set_xscale("log")
+        ax.set_xticks(xs, [value_text(x) for x in xs])
+        ax.set_title(f"{title}, mean ± std over seeds")
+        ax.set_xlabel(key)
+        ax.set_ylabel("mean average accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.suptitle(f"mean average accuracy against {key}")
+    return _save(plt, fig, path)
+
+
+def numeric_axes(rows: list[dict[str, Any]]) -> list[str]:
+    """The grid axes with two or more values, all numbers."""
+    points = [row.get("point", {}) for row in rows]
+    keys = axis_keys(points)
+    return [k for k in keys if len(axis_values(points, k)) > 1 and all(map(is_number, axis_values(points, k)))]
 
 
 def write_plots(runs: list[Run], rows: list[dict[str, Any]], folder: Path) -> list[Path]:
@@ -103,4 +146,5 @@ def write_plots(runs: list[Run], rows: list[dict[str, Any]], folder: Path) -> li
     if any("average accuracy after each task" in row for row in rows):
         written.append(average_accuracy_curves(rows, folder / "average-accuracy.png"))
     written.append(iteration_times(rows, folder / "iteration-time.png"))
+    written += [accuracy_against_axis(rows, key, folder / f"accuracy-vs-{key}.png") for key in numeric_axes(rows)]
     return written

@@ -7,14 +7,17 @@ its ``bench`` section::
       seeds: [0, 1, 2]
       references: [finetune, der+fixmatch]   # iteration and train-time ratios are taken to these
       handwritten_loop: true                 # also time a plain PyTorch loop doing what finetune does
+      grid: {dataset.labels_per_class: [5, 25, 100]}   # axes: every point is a run per method and seed
+      resources: {num_cpus: 1, num_gpus: 0}  # what one run takes on Ray (--executor ray)
       methods:
         - der                                # the base config with --method der
         - {label: edgehml, preset: edgehml-fmnist-5}                        # another preset's config
         - {label: edgehml-no-disk-tier, preset: edgehml-fmnist-5, set: [memory_pool.disk_size=0]}
 
 An entry runs the base config with ``--method METHOD`` (``method`` defaults to the label), or the config of
-``preset``; ``set`` adds ``--set`` overrides. The core ships the protocols of docs/benchmarks.md; a plugin adds
-one by registering a preset whose file has a ``bench`` section.
+``preset``; ``set`` adds ``--set`` overrides. ``grid`` and ``resources`` are described in
+:mod:`~sscl_plugin_bench.grid` and by :class:`Resources`. The core ships the protocols of docs/benchmarks.md; a
+plugin adds one by registering a preset whose file has a ``bench`` section.
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ import attrs
 
 from sscl_core.api.errors import SsclError
 from sscl_core.config.run_config import BENCH_SECTION, read_yaml
+from sscl_plugin_bench.grid import Axis, make_axis
 
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 """What a method label may look like (it names a run directory)."""
+SECTION_KEYS = ("seeds", "methods", "references", "handwritten_loop", "grid", "resources")
+"""The keys of a bench section."""
 HANDWRITTEN_LABEL = "handwritten-finetune"
 """Label of the plain PyTorch loop that measures the framework's overhead against ``finetune``."""
 
@@ -55,6 +61,26 @@ class BenchEntry:
 
 
 @attrs.frozen
+class Resources:
+    """What one run of the bench takes on Ray: CPUs (also its torch threads) and GPUs."""
+
+    num_cpus: int = 1
+    num_gpus: float = 0
+
+    @classmethod
+    def read(cls, raw: Any, where: str) -> Resources:
+        """Resources from a bench section's ``resources`` mapping; one clear error when malformed."""
+        if not isinstance(raw, dict) or set(raw) - {"num_cpus", "num_gpus"}:
+            raise SsclError(f"{where}: expected {{num_cpus: N, num_gpus: G}}, got {raw!r}")
+        cpus, gpus = raw.get("num_cpus", 1), raw.get("num_gpus", 0)
+        if not isinstance(cpus, int) or isinstance(cpus, bool) or cpus < 1:
+            raise SsclError(f"{where}.num_cpus: expected an integer >= 1 (it is also the run's torch threads)")
+        if not isinstance(gpus, int | float) or isinstance(gpus, bool) or gpus < 0:
+            raise SsclError(f"{where}.num_gpus: expected a number >= 0, got {gpus!r}")
+        return cls(num_cpus=cpus, num_gpus=gpus)
+
+
+@attrs.frozen
 class Protocol:
     """A protocol's base config file and its bench section."""
 
@@ -64,6 +90,8 @@ class Protocol:
     methods: tuple[BenchEntry, ...]
     references: tuple[str, ...] = ()
     handwritten_loop: bool = False
+    grid: tuple[Axis, ...] = ()
+    resources: Resources = Resources()
 
     def select(self, labels: list[str] | None) -> tuple[BenchEntry, ...]:
         """The entries named by ``labels`` in that order (a name the protocol lacks runs as ``--method NAME``);
@@ -107,9 +135,9 @@ def read_protocol(name: str, path: Path) -> Protocol:
             "(bench: {seeds: [0, 1, 2], methods: [er, der]}) or pick a protocol from 'sscl list presets'"
         )
     where = f"{path}: {BENCH_SECTION}"
-    unknown = set(section) - {"seeds", "methods", "references", "handwritten_loop"}
+    unknown = set(section) - set(SECTION_KEYS)
     if unknown:
-        raise SsclError(f"{where}: unknown keys {sorted(unknown)} (keys: seeds, methods, references, handwritten_loop)")
+        raise SsclError(f"{where}: unknown keys {sorted(unknown)} (keys: {', '.join(SECTION_KEYS)})")
     seeds = section.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
         raise SsclError(f"{where}.seeds: expected a list of seeds (integers >= 0), got {seeds!r}")
@@ -126,6 +154,9 @@ def read_protocol(name: str, path: Path) -> Protocol:
     handwritten = section.get("handwritten_loop", False)
     if not isinstance(handwritten, bool):
         raise SsclError(f"{where}.handwritten_loop: expected true or false, got {handwritten!r}")
+    grid = section.get("grid", {})
+    if not isinstance(grid, dict):
+        raise SsclError(f"{where}.grid: expected a mapping of config keys to lists of values, got {grid!r}")
     return Protocol(
         name=name,
         config=path,
@@ -133,4 +164,6 @@ def read_protocol(name: str, path: Path) -> Protocol:
         methods=entries,
         references=tuple(references),
         handwritten_loop=handwritten,
+        grid=tuple(make_axis(key, values, f"{where}.grid") for key, values in grid.items()),
+        resources=Resources.read(section.get("resources", {}), f"{where}.resources"),
     )

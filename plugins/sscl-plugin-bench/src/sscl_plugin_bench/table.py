@@ -1,10 +1,12 @@
-"""Run directories into the benchmark table: one row per method label, mean and std over seeds.
+"""Run directories into the benchmark table: one row per method label and grid point, mean and std over seeds.
 
-A run's label is its directory name without the trailing ``-s<seed>`` and without the leading timestamp of
-default run names (``20261202-101500-digits-er-s0`` is label ``digits-er``); ``sscl bench`` names its runs
-``<label>-s<seed>``. The seed is that suffix's number (a repeat index, for repeated runs of one seed), else the
-run's config seed. Ratios (iteration time, train time) are taken per seed to the reference label's run of the
-same seed, then their median over seeds is shown.
+A run's label is its directory name without the trailing ``-s<seed>``, without the grid point
+(``,key=value`` parts, see :mod:`~sscl_plugin_bench.grid`) and without the leading timestamp of default run
+names (``20261202-101500-digits-er-s0`` is label ``digits-er``); ``sscl bench`` names its runs
+``<label>[,key=value...]-s<seed>``. The seed is that suffix's number (a repeat index, for repeated runs of one
+seed), else the run's config seed. Ratios (iteration time, train time) are taken per seed to the reference
+label's run of the same seed and grid point, then their median over seeds is shown. With grid axes, the report
+has a column per axis and, per axis, a table for each of its values.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import attrs
 
 from sscl_core.api.errors import SsclError
 from sscl_core.run.rundir import METRICS_FILE
+from sscl_plugin_bench.grid import axis_keys, axis_values, point_key, split_name, value_text
 
 SEED_SUFFIX = re.compile(r"-s(\d+)$")
 TIMESTAMP_PREFIX = re.compile(r"^\d{8}-\d{6}-")
@@ -44,17 +47,23 @@ TIMING_KEYS = ("median_iteration_seconds", "mean_iteration_seconds", "total_trai
 
 @attrs.define
 class Run:
-    """One run directory's label, seed and metrics."""
+    """One run directory's label, seed, metrics and grid point."""
 
     label: str
     seed: int
     path: Path
     metrics: dict[str, Any]
+    point: dict[str, Any] = attrs.field(factory=dict)
 
 
 def run_label(path: Path) -> str:
     """The method label a run directory's name gives (see the module docstring)."""
-    return TIMESTAMP_PREFIX.sub("", SEED_SUFFIX.sub("", path.name))
+    return run_name_parts(path)[0]
+
+
+def run_name_parts(path: Path) -> tuple[str, dict[str, Any]]:
+    """The method label and the grid point a run directory's name gives."""
+    return split_name(TIMESTAMP_PREFIX.sub("", SEED_SUFFIX.sub("", path.name)))
 
 
 def find_runs(paths: Iterable[Path]) -> list[Path]:
@@ -85,11 +94,13 @@ def load_runs(paths: Iterable[Path]) -> list[Run]:
                 f"{path / METRICS_FILE} is not the metrics file of an sscl run (bad or missing {error}): "
                 "leave that folder out of the report"
             ) from None
-        run = Run(label=run_label(path), seed=seed, path=path, metrics=metrics)
-        key = (run.label, run.seed)
+        label, point = run_name_parts(path)
+        run = Run(label=label, seed=seed, path=path, metrics=metrics, point=point)
+        key = (run.label, point_key(point), run.seed)
         if key in seen:
+            at = f" at {point_key(point)}" if point else ""
             raise SsclError(
-                f"two runs of '{run.label}' with seed {run.seed}: {seen[key]} and {path}; report one of them"
+                f"two runs of '{run.label}'{at} with seed {run.seed}: {seen[key]} and {path}; report one of them"
             )
         seen[key] = path
         runs.append(run)
@@ -117,17 +128,19 @@ def score_columns(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def build_rows(runs: list[Run], references: Iterable[str] = ("finetune", "der+fixmatch")) -> list[dict[str, Any]]:
-    """One row per label (in first-seen order): per-seed values as lists, ratios as medians over seeds. The
-    hand-written loop's runs have no row: :func:`framework_overhead` reports them."""
-    by_label: dict[str, dict[int, Run]] = {}
+    """One row per label and grid point (in first-seen order): per-seed values as lists, ratios as medians over
+    seeds. The hand-written loop's runs have no row: :func:`framework_overhead` reports them."""
+    groups: dict[tuple[str, str], dict[int, Run]] = {}
     for run in runs:
         if "framework_overhead" not in run.metrics:
-            by_label.setdefault(run.label, {})[run.seed] = run
+            groups.setdefault((run.label, point_key(run.point)), {})[run.seed] = run
     rows = []
-    for label, by_seed in by_label.items():
+    for (label, at), by_seed in groups.items():
         seeds = sorted(by_seed)
         metrics = [by_seed[s].metrics for s in seeds]
-        row: dict[str, Any] = {"label": label, "seeds": seeds, "runs": [str(by_seed[s].path) for s in seeds]}
+        point = by_seed[seeds[0]].point
+        row: dict[str, Any] = {"label": label, "point": point, "seeds": seeds}
+        row["runs"] = [str(by_seed[s].path) for s in seeds]
         if all("summary" in m for m in metrics):
             columns = score_columns(metrics[0])
             for column, protocol, key in columns:
@@ -146,9 +159,9 @@ def build_rows(runs: list[Run], references: Iterable[str] = ("finetune", "der+fi
         if all("data_share" in t for t in timing):
             row["data share"] = [t["data_share"] for t in timing]
         for reference in references:
-            if reference in by_label:
-                row[f"iter / {reference}"] = _ratio(by_seed, by_label[reference], "median_iteration_seconds")
-                row[f"train / {reference}"] = _ratio(by_seed, by_label[reference], "total_train_seconds")
+            if (reference, at) in groups:
+                row[f"iter / {reference}"] = _ratio(by_seed, groups[reference, at], "median_iteration_seconds")
+                row[f"train / {reference}"] = _ratio(by_seed, groups[reference, at], "total_train_seconds")
         if all("memory" in m for m in metrics):
             row["peak RSS (MiB)"] = [m["memory"]["peak_rss_bytes"] / 2**20 for m in metrics]
             row["pool RAM (KiB)"] = [m["memory"]["pool_ram_bytes"] / 1024 for m in metrics]
@@ -207,11 +220,33 @@ def _cell(column: str, value: Any) -> str:
 def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """The rows as a Markdown table over ``columns`` (a column no row has is left out)."""
     columns = [c for c in columns if any(c in row for row in rows)]
-    lines = ["| method | seeds | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
+    axes = axis_keys(row.get("point", {}) for row in rows)
+    heads = ["method", *axes, "seeds", *columns]
+    lines = ["| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
     for row in rows:
-        seeds = ",".join(map(str, row["seeds"]))
-        lines.append(f"| {row['label']} | {seeds} | " + " | ".join(_cell(c, row.get(c)) for c in columns) + " |")
+        point = row.get("point", {})
+        cells = [row["label"], *(value_text(point[k]) if k in point else "-" for k in axes)]
+        cells += [",".join(map(str, row["seeds"])), *(_cell(c, row.get(c)) for c in columns)]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def row_title(row: dict[str, Any]) -> str:
+    """A row's label with its grid point, e.g. ``er (memory_pool.size=200)``."""
+    point = row.get("point", {})
+    return f"{row['label']} ({', '.join(f'{k}={value_text(v)}' for k, v in point.items())})" if point else row["label"]
+
+
+def by_axis_markdown(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
+    """Per grid axis, a section with a table (over ``columns``) for each of its values; none without axes."""
+    parts = []
+    points = [row.get("point", {}) for row in rows]
+    for key in axis_keys(points):
+        parts += [f"## By {key}", ""]
+        for value in axis_values(points, key):
+            chosen = [row for row in rows if key in row.get("point", {}) and row["point"][key] == value]
+            parts += [f"### {key} = {value_text(value)}", "", markdown_table(chosen, columns), ""]
+    return parts
 
 
 def report_markdown(rows: list[dict[str, Any]], runs: list[Run], title: str) -> str:
@@ -220,13 +255,14 @@ def report_markdown(rows: list[dict[str, Any]], runs: list[Run], title: str) -> 
     suffixes = tuple(f" {suffix}" for suffix, _ in SUMMARY_COLUMNS)
     others = [c for row in rows for c in row if c.endswith(suffixes) and c not in classification]
     accuracy = classification if not others else list(dict.fromkeys(others))
-    cost = [c for row in rows for c in row if c not in accuracy and c not in ("label", "seeds", "runs")]
+    cost = [c for row in rows for c in row if c not in accuracy and c not in ("label", "point", "seeds", "runs")]
     cost = [c for c in dict.fromkeys(cost) if c != "average accuracy after each task"]
     with_accuracy = [row for row in rows if accuracy[0] in row]
     heading = "Accuracy (%)" if not others else "Scores"
     parts = [f"# {title}", "", f"Machine: {machine_line(runs)}.", ""]
     parts += [f"## {heading}, mean ± std over seeds", "", markdown_table(with_accuracy, accuracy), ""]
     parts += ["## Cost (ratios: median over seeds of the per-seed ratio)", "", markdown_table(rows, cost), ""]
+    parts += by_axis_markdown(with_accuracy, accuracy)
     overhead = framework_overhead(runs)
     if overhead is not None:
         seeds = ", ".join(f"seed {s}: {r:.3f}" for s, r in overhead["per_seed"].items())
