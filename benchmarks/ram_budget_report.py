@@ -22,9 +22,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sscl_plugin_bench.plots import MARKERS, _pyplot, _save
 from sscl_core.config.run_config import read_yaml
 from sscl_core.plugins.registry import load_registry
+from sscl_plugin_bench.plots import MARKERS, _pyplot, _save
 
 LABEL = re.compile(r"^(?P<family>.+)-S(?P<budget>\d+)-s(?P<seed>\d+)$")
 """A run directory's name: family, RAM budget in samples, seed."""
@@ -204,7 +204,8 @@ def main() -> None:
             f"| {c['distinct_pseudo_ram']} |"
         )
     plot(rows, args.plot or args.out[0] / "ram-budget.png")
-    (args.json or args.out[0] / "ram-budget.json").write_text(json.dumps({"rows": rows, "contents": contents}, indent=1))
+    json_path = args.json or args.out[0] / "ram-budget.json"
+    json_path.write_text(json.dumps({"rows": rows, "contents": contents}, indent=1))
 
 
 if __name__ == "__main__":

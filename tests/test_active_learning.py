@@ -402,10 +402,12 @@ def test_every_strategy_with_er_on_digits(tmp_path, monkeypatch, strategy):
 
 def semi_supervised_methods():
     """Each installed method that learns from unlabeled data itself (edgehml, ...) and er composed with each
-    installed unlabeled loss (er+fixmatch, ...)."""
+    installed unlabeled loss for classification (er+fixmatch, ...)."""
     registry = load_registry()
     own = [name for name in registry.names("method") if registry.get("method", name).uses_unlabeled]
-    return own + [f"er+{name}" for name in registry.names("unlabeled_loss")]
+    losses = registry.names("unlabeled_loss")
+    losses = [name for name in losses if "classification" in registry.get("unlabeled_loss", name).problems]
+    return own + [f"er+{name}" for name in losses]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ whose config is unchanged and resumes interrupted ones from their last checkpoin
 
 from __future__ import annotations
 
-import json
 import secrets
 import sys
 from collections.abc import Callable
@@ -20,7 +19,7 @@ import attrs
 from tqdm import tqdm
 
 from sscl_core.api.errors import SsclError
-from sscl_core.run.rundir import METRICS_FILE
+from sscl_core.run.rundir import METRICS_FILE, read_metrics
 from sscl_plugin_bench.plan import Outcome, PlannedRun
 from sscl_plugin_bench.protocol import Protocol
 from sscl_plugin_bench.report import Report, write_report
@@ -62,7 +61,7 @@ def prepare_out(out_dir: Path) -> str:
 
 
 def _summary_line(run: PlannedRun) -> str:
-    metrics = json.loads((run.run_dir / METRICS_FILE).read_text(encoding="utf-8"))
+    metrics = read_metrics(run.run_dir)
     if "summary" not in metrics:
         return f"median iteration {1000 * metrics['timing']['median_iteration_seconds']:.2f} ms"
     names = {"task-il": "task-IL", "class-il": "class-IL"}

@@ -11,7 +11,6 @@ has a column per axis and, per axis, a table for each of its values.
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 from collections.abc import Iterable
@@ -21,7 +20,7 @@ from typing import Any
 import attrs
 
 from sscl_core.api.errors import SsclError
-from sscl_core.run.rundir import METRICS_FILE
+from sscl_core.run.rundir import METRICS_FILE, read_metrics
 from sscl_plugin_bench.grid import axis_keys, axis_values, point_key, split_name, value_text
 
 SEED_SUFFIX = re.compile(r"-s(\d+)$")
@@ -84,7 +83,7 @@ def load_runs(paths: Iterable[Path]) -> list[Run]:
     runs, seen = [], {}
     for path in find_runs(paths):
         try:
-            metrics = json.loads((path / METRICS_FILE).read_text(encoding="utf-8"))
+            metrics = read_metrics(path)
             suffix = SEED_SUFFIX.search(path.name)
             seed = int(suffix[1]) if suffix else int(metrics["seed"])
             for key in TIMING_KEYS:
