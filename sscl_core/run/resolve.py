@@ -85,6 +85,8 @@ def resolve_components(config: RunConfig, registry: Registry) -> Components:
     method = registry.create("method", config.method)
     unlabeled = registry.create("unlabeled_loss", config.unlabeled) if config.unlabeled is not None else None
     model = registry.create("model", _with_default(config.model, dataset.default_model))
+    if model.uses_backbone and config.backbone is None:
+        raise SsclError(f"backbone: model '{model.name}' builds on a backbone: name one (sscl list backbones)")
     backbone = registry.create("backbone", config.backbone) if model.uses_backbone else None
     evaluator = registry.create("evaluator", _with_default(config.evaluator, dataset.default_evaluator))
     checked = (("model", model), ("evaluator", evaluator), ("method", method), ("unlabeled loss", unlabeled))

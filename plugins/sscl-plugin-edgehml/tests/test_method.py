@@ -197,7 +197,8 @@ def _gradient_rows(iteration):
 def test_joint_forward_is_one_gradient_forward_of_the_labeled_replay_and_strong_rows(tmp_path):
     from sscl_core.run.trainer import Trainer
 
-    overrides = ["method.joint_forward=true", "method.warmup=0.5", "method.threshold=0.5", "dataset.num_tasks=2"]
+    overrides = ["method.joint_forward=true", "method.replay_batch_size=8", "method.warmup=0.5", "method.threshold=0.5"]
+    overrides.append("dataset.num_tasks=2")
     registry, config = digits_run(tmp_path, overrides, [ForwardProbe])
     result = Trainer(config, registry).run()
     assert all(len(_gradient_rows(it)) == 1 for it in ForwardProbe.iterations)

@@ -54,7 +54,7 @@ class EdgeHML(Method):
     )
     threshold: float = param(0.95, help="confidence a pseudo-label needs (tau)", validator=probability)
     replay_batch_size: int = param(
-        8, help="samples replayed per iteration from each RAM tier (m)", validator=attrs.validators.ge(1)
+        4, help="samples replayed per iteration from each RAM tier (m; original 8)", validator=attrs.validators.ge(1)
     )
     warmup: float = param(
         0.2,
@@ -81,7 +81,7 @@ class EdgeHML(Method):
         "one per batch (batch-norm statistics then come from all of them)",
     )
     consistency_rows: int = param(
-        16,
+        8,
         help="after the warm-up, pseudo-label, harvest and train the consistency on only this many rows of the "
         "unlabeled batch (0: all of them)",
         validator=attrs.validators.ge(0),
