@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from sscl_core import cli
+from sscl_core.cli.testing import sscl  # noqa: F401  (the CLI fixture)
 
 CATEGORIES = (1, 3, 7, 10)
 """Category ids with gaps, as COCO's."""
@@ -106,16 +106,3 @@ def coco_files(tmp_path):
 
     write.categories, write.size, write.settings = CATEGORIES, SIZE, SETTINGS
     return write
-
-
-@pytest.fixture
-def sscl(tmp_path, monkeypatch, capsys):
-    """Run the CLI in-process in tmp_path; return (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
