@@ -9,6 +9,7 @@ from pathlib import Path
 import attrs
 
 from sscl_core import Command, SsclError
+from sscl_core.api.command import add_overrides_argument
 from sscl_core.plugins.registry import Registry, config_path
 from sscl_plugin_bench.grid import grid_points, merge_axes, parse_grid_option
 from sscl_plugin_bench.local import LocalExecutor
@@ -26,14 +27,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--methods", nargs="+", metavar="LABEL", help="only these (a name the protocol lacks runs as --method NAME)"
     )
     parser.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="seeds instead of the protocol's")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        dest="overrides",
-        help="override a setting of every run",
-    )
+    add_overrides_argument(parser, "override a setting of every run")
     parser.add_argument("--out", type=Path, help="output folder (default: bench/PROTOCOL-TIME; an earlier one resumes)")
     parser.add_argument(
         "--grid",

@@ -25,6 +25,7 @@ import attrs
 import torch
 import torch.nn.functional as F
 
+from sscl_core.api.command import add_overrides_argument
 from sscl_core.api.errors import SsclError
 from sscl_core.classification.model import ClassifierModel
 from sscl_core.config.run_config import RunConfig, load_config
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m sscl_plugin_bench.handwritten", description=__doc__.splitlines()[0]
     )
     parser.add_argument("config")
-    parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
+    add_overrides_argument(parser, "override a setting (repeatable)")
     parser.add_argument("--run-dir", required=True, type=Path)
     parser.add_argument("--rounds", type=int, default=3, help="alternations of the two loops (default 3)")
     args = parser.parse_args(argv)
