@@ -8,9 +8,19 @@ import os
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 
 from sscl_core import Callback, Method, cli, component, hookimpl, param, testing
-from sscl_core.run.checkpoint import CHECKPOINT_DIR, MANIFEST_FILE, checkpoint_file, file_sha256, read_manifest
+from sscl_core.run.checkpoint import (
+    CHECKPOINT_DIR,
+    MANIFEST_FILE,
+    checkpoint_file,
+    file_sha256,
+    load_checkpoint,
+    read_manifest,
+    save_checkpoint,
+)
+from sscl_core.run.resume import config_sha256
 from sscl_plugin_cl.er import ExperienceReplay
 from sscl_plugin_cl.finetune import Finetune
 from sscl_plugin_cl.reservoir import ReservoirPool
@@ -165,6 +175,33 @@ def test_resume_with_a_changed_config_is_refused(sscl, stopped):
         "start a new run",
     )
     assert str(stopped) in line
+
+
+def as_recorded_by_an_earlier_release(run_dir):
+    """Rewrite ``run_dir``'s config.yaml and checkpoint without the fields added to the framework since the first
+    release (``keep_checkpoints``, ``backbone.weights``, ``backbone.weights_prefix``), as that release wrote them."""
+    manifest = read_manifest(run_dir)
+    payload = load_checkpoint(run_dir, manifest)
+    record = payload["config"]
+    del record["keep_checkpoints"], record["backbone"]["weights"], record["backbone"]["weights_prefix"]
+    state = {key: value for key, value in payload.items() if key not in ("format", "version", "tasks_done")}
+    del state["config_sha256"]
+    save_checkpoint(run_dir, state, manifest.tasks_done, config_sha256(record))
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+
+
+def test_run_recorded_before_fields_were_added_resumes_while_they_keep_their_defaults(sscl, stopped, tmp_path):
+    as_recorded_by_an_earlier_release(stopped)
+    one_error_line(
+        sscl("run", "--resume", str(stopped), "--set", "keep_checkpoints=true"),
+        "keep_checkpoints (run: False, given: True)",
+    )
+    code, _out, err = sscl("run", "--resume", str(stopped))
+    assert code == 0, err
+    reference = testing.run_tiny(
+        cli.load_registry(), tmp_path / "ref", "er", ["dataset.num_tasks=3", f"train.iters_per_task={ITERS}"]
+    )
+    assert json.loads((stopped / "metrics.json").read_text())["accuracy"] == reference.metrics["accuracy"]
 
 
 def test_resume_refuses_an_edited_config_yaml(sscl, stopped):

@@ -2,7 +2,9 @@
 
 A config is compared by the sha256 of its resolved form (every component with all its hyperparameters),
 leaving out the keys that only say where the run directory lives (``output_dir``, ``run_name``). A resume
-whose config differs is refused with the keys that differ, since its results would mix two experiments.
+whose config differs is refused with the keys that differ, since its results would mix two experiments. A run
+recorded by an earlier release lacks the fields added since; they compare at the values this release resolves
+the same record to (their defaults), so such a run still resumes while the new fields keep their defaults.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from sscl_core.api.components import build
 from sscl_core.api.errors import SsclError
+from sscl_core.config.run_config import RunConfig, normalize
+from sscl_core.plugins.registry import Registry
+from sscl_core.run.resolve import resolve_components
 from sscl_core.run.rundir import CONFIG_FILE
 
 LOCATION_KEYS = ("output_dir", "run_name")
@@ -56,6 +62,25 @@ def config_differences(run: dict[str, Any], given: dict[str, Any]) -> list[str]:
             show_new = "unset" if new is missing else repr(new)
             out.append(f"{key} (run: {show_old}, given: {show_new})")
     return out
+
+
+def _fill(record: Any, current: Any) -> Any:
+    """``record`` with the mapping keys it lacks taken from ``current``, at every depth."""
+    if not isinstance(record, dict) or not isinstance(current, dict):
+        return record
+    return {**current, **{key: _fill(value, current.get(key)) for key, value in record.items()}}
+
+
+def completed_record(recorded: dict[str, Any], registry: Registry) -> dict[str, Any]:
+    """A run's recorded resolved config with each key it lacks at the value this release resolves the same
+    record to: a field added to the run or to a component since the run started compares at its default. The
+    record stays as it is when this release cannot resolve it (the comparison then names what differs)."""
+    try:
+        config = build(RunConfig, normalize(recorded), "config")
+        current = resolve_components(config, registry).resolved_config(config)
+    except SsclError:
+        return recorded
+    return _fill(recorded, current)
 
 
 def check_same_config(run_dir: Path, run: dict[str, Any], given: dict[str, Any]) -> None:

@@ -33,7 +33,7 @@ from sscl_core.run.events import EventLog
 from sscl_core.run.interrupt import RunInterrupted, StopSignals
 from sscl_core.run.metrics import run_metrics
 from sscl_core.run.resolve import Components, resolve_components, resolve_device
-from sscl_core.run.resume import check_same_config, resume_command
+from sscl_core.run.resume import check_same_config, completed_record, resume_command
 from sscl_core.run.run_state import Members, Progress
 from sscl_core.run.rundir import CONFIG_FILE, EVENTS_FILE, create_run_dir, default_run_name, write_config, write_metrics
 from sscl_core.run.sampling import BatchBuilder
@@ -103,7 +103,8 @@ class Trainer:
         checkpoint = load_checkpoint(run_dir, manifest) if manifest is not None else None
         trainer = cls(config, registry, echo, progress_bar)
         run_config = checkpoint["config"] if checkpoint is not None else read_yaml(run_dir / CONFIG_FILE)
-        check_same_config(run_dir, run_config, trainer.components.resolved_config(config))
+        recorded = completed_record(run_config, registry)
+        check_same_config(run_dir, recorded, trainer.components.resolved_config(config))
         if checkpoint is not None:
             verify_files(files_snapshot_dir(run_dir, manifest.tasks_done), checkpoint.get("files", {}))
         trainer.resume_dir, trainer.checkpoint = run_dir, checkpoint

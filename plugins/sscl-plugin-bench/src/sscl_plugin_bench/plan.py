@@ -20,7 +20,7 @@ from sscl_core.config.run_config import load_config, read_yaml
 from sscl_core.plugins.registry import Registry, config_path
 from sscl_core.run.checkpoint import read_manifest
 from sscl_core.run.resolve import resolve_components
-from sscl_core.run.resume import config_differences, config_sha256
+from sscl_core.run.resume import completed_record, config_differences, config_sha256
 from sscl_core.run.rundir import CONFIG_FILE, METRICS_FILE
 from sscl_plugin_bench.grid import Axis, check_axis_keys, grid_points, point_overrides, point_suffix
 from sscl_plugin_bench.protocol import HANDWRITTEN_LABEL, BenchEntry, Protocol
@@ -81,11 +81,11 @@ def _installed(entry: BenchEntry, registry: Registry) -> str | None:
     return None
 
 
-def _mode(run_dir: Path, resolved: dict) -> str:
+def _mode(run_dir: Path, resolved: dict, registry: Registry) -> str:
     """Whether a run directory is new (start), finished with this config (reuse) or interrupted (resume)."""
     if not (run_dir / CONFIG_FILE).is_file():
         return "start"
-    existing = read_yaml(run_dir / CONFIG_FILE)
+    existing = completed_record(read_yaml(run_dir / CONFIG_FILE), registry)
     if config_sha256(existing) != config_sha256(resolved):
         differences = config_differences(existing, resolved)
         raise SsclError(
@@ -149,7 +149,7 @@ def plan_runs(
                 name = f"{entry.label}{point_suffix(point)}-s{seed}"
                 where = [f"seed={seed}", f"run_name={name}", f"output_dir={runs_dir}"]
                 run_dir = runs_dir / name
-                mode = _mode(run_dir, _resolved(protocol, entry, [*sets, *where], registry))
+                mode = _mode(run_dir, _resolved(protocol, entry, [*sets, *where], registry), registry)
                 resume = ["--resume", str(run_dir)] if mode == "resume" else []
                 args = entry.run_arguments(str(protocol.config))
                 argv = ["run", *resume, *args, *(x for s in [*sets, *where] for x in ("--set", s))]
