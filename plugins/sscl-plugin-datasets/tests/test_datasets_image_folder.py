@@ -185,6 +185,25 @@ def test_tasks_read_the_decoded_rows_from_the_cache_file_without_mapping_it(imag
                 assert torch.equal(getattr(read, view), getattr(kept, view)), view
 
 
+def test_default_cache_is_beside_the_runs_and_shared_by_runs_of_one_output_folder(
+    image_folder, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SSCL_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    settings = [*SMALL_RUN, f"dataset.root={image_folder.root}", "output_dir=out"]
+    arguments = ["run", "--method", "er", *(a for setting in settings for a in ("--set", setting))]
+    for decodes in (True, False):
+        assert cli.main(arguments) == 0, capsys.readouterr().err
+        assert ("decoding 32 images" in capsys.readouterr().err) == decodes
+    (index,) = tmp_path.glob("out/.cache/image-folder/*/index.json")
+    assert len(list(tmp_path.glob("out/*/metrics.json"))) == 2 and not (tmp_path / "user-cache").exists()
+    assert all(".cache" not in config.read_text() for config in tmp_path.glob("out/*/config.yaml"))
+    monkeypatch.setenv("SSCL_CACHE_DIR", str(tmp_path / "shared"))
+    assert cli.main(arguments) == 0, capsys.readouterr().err
+    assert "decoding 32 images" in capsys.readouterr().err and list(tmp_path.glob("shared/image-folder/*/index.json"))
+
+
 def test_corrupt_image_is_one_line_or_skipped_with_a_count(image_folder, one_line_error, capsys):
     broken = image_folder.root / "cat" / "5.jpg"
     broken.write_bytes(b"\xff\xd8 not really a jpeg")

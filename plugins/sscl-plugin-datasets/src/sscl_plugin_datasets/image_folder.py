@@ -3,8 +3,9 @@
 Optional: a folder of images without a class that join the unlabeled pool of every task (or, in a subfolder named
 by a task number, of that task), and a separate test folder of the same layout (else a seeded share of each class
 is held out). Images are decoded once, resized and centre-cropped to ``image_size`` if set, into an on-disk cache
-(:mod:`sscl_plugin_datasets.image_cache`) that later runs reuse while no file's name, size or modification time
-changed; tasks read the rows a batch needs from the cache file, so a folder larger than RAM works.
+(:mod:`sscl_plugin_datasets.image_cache`) beside the runs (``<output_dir>/.cache``) that later runs reuse while no
+file's name, size or modification time changed; tasks read the rows a batch needs from the cache file, so a
+folder larger than RAM works.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def _constants(_instance: Any, attribute: Any, value: Any) -> None:
 
 
 def default_cache_root() -> Path:
-    """``$SSCL_CACHE_DIR``, else ``$XDG_CACHE_HOME/sscl``, else ``~/.cache/sscl``."""
+    """``$SSCL_CACHE_DIR``, else ``$XDG_CACHE_HOME/sscl``, else ``~/.cache/sscl``: the user's cache folder."""
     if os.environ.get("SSCL_CACHE_DIR"):
         return Path(os.environ["SSCL_CACHE_DIR"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
@@ -111,7 +112,9 @@ class ImageFolder(SplitSemiDataset):
         None, help="per-channel standard deviation in [0, 1] (null: the training images' own)", validator=_constants
     )
     cache_dir: str | None = param(
-        None, help="where the decoded images are cached (null: $SSCL_CACHE_DIR, else ~/.cache/sscl)"
+        None,
+        help="where the decoded images are cached (null: $SSCL_CACHE_DIR, else .cache in the run's output folder, "
+        "beside the runs)",
     )
     skip_broken: bool = param(False, help="leave out images that cannot be decoded (counted) instead of stopping")
 
@@ -119,8 +122,7 @@ class ImageFolder(SplitSemiDataset):
         """Decode the folders into the cache (or open the cache they already have); its rows stay on disk."""
         layout = self._layout()
         settings = json.dumps(self._settings(), sort_keys=True)
-        cache_root = Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_root()
-        folder = cache_root / "image-folder" / hashlib.sha256(settings.encode()).hexdigest()[:16]
+        folder = self._cache_root() / "image-folder" / hashlib.sha256(settings.encode()).hexdigest()[:16]
         cache = open_cache(
             folder,
             layout.signature(settings),
@@ -158,6 +160,13 @@ class ImageFolder(SplitSemiDataset):
     def take(self, part: str, images: CachedRows, index: Tensor) -> CachedRows:
         """The images ``index`` of ``images``, still on disk: a batch reads its rows from the cache file."""
         return images.subset(index)
+
+    def _cache_root(self) -> Path:
+        if self.cache_dir:
+            return Path(self.cache_dir).expanduser()
+        if os.environ.get("SSCL_CACHE_DIR") or self.cache_root is None:
+            return default_cache_root()
+        return self.cache_root
 
     def _folder(self, value: str | None, field: str) -> Path | None:
         if value is None:
