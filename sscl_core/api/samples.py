@@ -1,8 +1,9 @@
 """Sample fields of any structure: a tensor with one row per sample, or a list with one entry per sample.
 
 Classification keeps labels in one tensor; a problem whose targets differ per sample (box lists, images of
-different sizes) keeps a list. The trainer, the batch builder and the slot pools index, move and measure both
-through these helpers, so they never ask which one a field is.
+different sizes) keeps a list. Images that stay on disk may be an object that reads the rows a batch needs
+(``take_rows(index)`` and ``values[a:b]`` give tensors, ``len()`` counts them). The trainer, the batch builder
+and the slot pools index, move and measure them through these helpers, so they never ask which one a field is.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from torch import Tensor
 
 
 def take(values: Any, index: Tensor) -> Any:
-    """The samples ``index`` of a field: ``values[index]`` for a tensor, a list of the entries otherwise."""
+    """The samples ``index`` of a field: ``values[index]`` for a tensor, ``values.take_rows(index)`` for samples
+    kept elsewhere and read on demand (e.g. images on disk), a list of the entries otherwise."""
     if torch.is_tensor(values):
         return values[index]
+    if hasattr(values, "take_rows"):
+        return values.take_rows(index)
     return [values[i] for i in index.tolist()]
 
 

@@ -37,7 +37,8 @@ class Task:
 
     For classification the targets (``oracle_y``, ``test_y``) are class ids in a tensor. Another problem kind
     may keep images of different sizes in a list (``train_x``, ``test_x``) and targets of any structure (e.g.
-    one dict of boxes per image) in a list: see :mod:`sscl_core.api.samples`.
+    one dict of boxes per image) in a list, and images that stay on disk in an object that reads a batch's rows
+    on demand: see :mod:`sscl_core.api.samples`.
     """
 
     id: int

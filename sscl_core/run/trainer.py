@@ -19,6 +19,7 @@ import attrs
 import torch
 
 from sscl_core.api.context import FILES_DIR, RunContext
+from sscl_core.api.dataset import place_cache
 from sscl_core.api.errors import SsclError
 from sscl_core.api.method import UNLABELED_VIEWS
 from sscl_core.config.run_config import RunConfig, read_yaml
@@ -116,6 +117,7 @@ class Trainer:
         config, parts = self.config, self.components
         device = resolve_device(config.device)
         torch.manual_seed(config.seed)
+        place_cache(parts.dataset, self.resume_dir.parent if self.resume_dir is not None else config.output_dir)
         stream = parts.dataset.build_stream(config.seed)
         if stream.left_out_classes:
             self.console.echo(f"training without classes {list(stream.left_out_classes)}, as the dataset's config says")

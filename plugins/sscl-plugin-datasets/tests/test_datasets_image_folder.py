@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
+import numpy
 import pytest
 import torch
 from PIL import Image
@@ -17,6 +19,19 @@ from sscl_plugin_datasets.image_folder import ImageFolder
 from sscl_plugin_datasets.split import NO_CLASS
 
 pytestmark = pytest.mark.filterwarnings("ignore:The image decoding and encoding capabilities:DeprecationWarning")
+
+
+SMALL_RUN = [
+    "dataset=image-folder",
+    "dataset.image_size=12",
+    "dataset.labels_per_class=2",
+    "device=cpu",
+    "train.iters_per_task=4",
+    "train.batch_size=4",
+    "train.uratio=2",
+    "train.eval_batch_size=16",
+]
+"""--set values of a short run on the test folder (without its folders)."""
 
 
 def dataset(folder, **settings) -> ImageFolder:
@@ -35,7 +50,7 @@ def test_classes_sorted_images_fitted_and_a_share_held_out(image_folder):
     assert data.train_x.shape[1:] == (3, 12, 12) and data.train_x.dtype == torch.uint8
     assert torch.bincount(data.test_y).tolist() == [2] * 4
     assert torch.bincount(data.train_y[data.train_y >= 0]).tolist() == [6] * 4
-    levels = data.test_x.float().mean(dim=(1, 2, 3))
+    levels = data.test_x[:].float().mean(dim=(1, 2, 3))
     assert torch.allclose(levels, 40.0 + 50 * data.test_y.float(), atol=4), "each class has its grey level"
     grey = data.train_x[data.train_y == 0]
     assert torch.equal(grey[:, 0], grey[:, 1]) and torch.equal(grey[:, 1], grey[:, 2]), "grey PNGs become RGB"
@@ -118,13 +133,14 @@ def test_cache_is_reused_and_rebuilt_when_a_file_changes(image_folder, formats, 
         patched.setattr("sscl_plugin_datasets.image_folder.read_image", no_decoding)
         again = dataset(image_folder).load_data()
     assert index_of(image_folder)["token"] == token and capsys.readouterr().err == ""
-    assert torch.equal(first.train_x, again.train_x) and torch.equal(first.test_y, again.test_y)
+    assert torch.equal(first.train_x[:], again.train_x[:]) and torch.equal(first.test_y, again.test_y)
     changed = image_folder.root / "bee" / "3.png"
     formats.write_image(changed, torch.full((3, 12, 12), 255, dtype=torch.uint8))
     os.utime(changed, ns=(1, 1))
     rebuilt = dataset(image_folder).load_data()
     assert index_of(image_folder)["token"] != token and "decoding 32 images" in capsys.readouterr().err
-    assert (rebuilt.train_x == 255).all(dim=(1, 2, 3)).sum() + (rebuilt.test_x == 255).all(dim=(1, 2, 3)).sum() == 1
+    white = [(images[:] == 255).all(dim=(1, 2, 3)).sum() for images in (rebuilt.train_x, rebuilt.test_x)]
+    assert sum(white) == 1
     assert len(list(image_folder.cache.glob("image-folder/*/images-*.u8"))) == 1, "the old rows are deleted"
 
 
@@ -141,20 +157,51 @@ def test_cache_without_its_rows_or_with_a_damaged_index_is_rebuilt(image_folder,
     assert "decoding 32 images" in capsys.readouterr().err
 
 
-def test_tasks_read_their_images_from_pool_files_holding_what_indexing_would(image_folder, monkeypatch):
+def test_tasks_read_the_decoded_rows_from_the_cache_file_without_mapping_it(image_folder, monkeypatch):
     settings = {"unlabeled_root": str(image_folder.unlabeled)}
-    stream = dataset(image_folder, **settings).build_stream(0)
-    pools = sorted(image_folder.cache.glob("image-folder/*/pool-*.u8"))
-    row_bytes = 3 * 12 * 12
-    sizes = sorted(p.stat().st_size // row_bytes for p in pools)
-    assert sizes == sorted([len(t) for t in stream] + [len(t.test_y) for t in stream]), "one pool per task and part"
-    again = dataset(image_folder, **settings).build_stream(0)
-    assert sorted(image_folder.cache.glob("image-folder/*/pool-*.u8")) == pools, "pool files are reused"
-    monkeypatch.setattr(ImageFolder, "take", lambda self, part, images, index: images[index])
+    folder = dataset(image_folder, **settings)
+    stream = folder.build_stream(0)
+    (rows,) = image_folder.cache.glob("image-folder/*/images-*.u8")
+    decoded = torch.stack([folder._decode(entry.path) for entry in folder._layout().entries])
+    assert torch.equal(torch.from_numpy(numpy.fromfile(rows, dtype=numpy.uint8)).view(decoded.shape), decoded)
+    maps = Path("/proc/self/maps")
+    assert not maps.exists() or str(rows) not in maps.read_text(), "the cache file is read, never mapped"
+
+    def in_memory_take(self, part, images, index):
+        return (decoded[: len(images)] if part == "train" else decoded[len(decoded) - len(images) :])[index]
+
+    monkeypatch.setattr(ImageFolder, "take", in_memory_take)
     in_memory = dataset(image_folder, **settings).build_stream(0)
-    for mapped, reused, indexed in zip(stream, again, in_memory, strict=True):
-        assert torch.equal(mapped.train_x, indexed.train_x) and torch.equal(mapped.test_x, indexed.test_x)
-        assert torch.equal(reused.train_x, indexed.train_x) and torch.equal(mapped.oracle_y, indexed.oracle_y)
+    for task, indexed in zip(stream, in_memory, strict=True):
+        assert torch.equal(task.train_x[:], indexed.train_x) and torch.equal(task.test_x[:], indexed.test_x)
+        assert torch.equal(task.labeled_x, indexed.labeled_x) and torch.equal(task.oracle_y, indexed.oracle_y)
+        builders = [
+            BatchBuilder(t, stream.transforms, 4, 3, torch.device("cpu"), torch.Generator().manual_seed(1))
+            for t in (task, indexed)
+        ]
+        for _ in range(10):
+            read, kept = (builder.next(("weak", "strong")) for builder in builders)
+            for view in ("x_raw", "x", "u_raw", "u_weak", "u_strong"):
+                assert torch.equal(getattr(read, view), getattr(kept, view)), view
+
+
+def test_default_cache_is_beside_the_runs_and_shared_by_runs_of_one_output_folder(
+    image_folder, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SSCL_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    settings = [*SMALL_RUN, f"dataset.root={image_folder.root}", "output_dir=out"]
+    arguments = ["run", "--method", "er", *(a for setting in settings for a in ("--set", setting))]
+    for decodes in (True, False):
+        assert cli.main(arguments) == 0, capsys.readouterr().err
+        assert ("decoding 32 images" in capsys.readouterr().err) == decodes
+    (index,) = tmp_path.glob("out/.cache/image-folder/*/index.json")
+    assert len(list(tmp_path.glob("out/*/metrics.json"))) == 2 and not (tmp_path / "user-cache").exists()
+    assert all(".cache" not in config.read_text() for config in tmp_path.glob("out/*/config.yaml"))
+    monkeypatch.setenv("SSCL_CACHE_DIR", str(tmp_path / "shared"))
+    assert cli.main(arguments) == 0, capsys.readouterr().err
+    assert "decoding 32 images" in capsys.readouterr().err and list(tmp_path.glob("shared/image-folder/*/index.json"))
 
 
 def test_corrupt_image_is_one_line_or_skipped_with_a_count(image_folder, one_line_error, capsys):
@@ -171,17 +218,10 @@ def test_corrupt_image_is_one_line_or_skipped_with_a_count(image_folder, one_lin
 def test_methods_run_end_to_end(image_folder, tmp_path, monkeypatch, capsys, method):
     monkeypatch.chdir(tmp_path)
     settings = [
-        "dataset=image-folder",
+        *SMALL_RUN,
         f"dataset.root={image_folder.root}",
         f"dataset.unlabeled_root={image_folder.unlabeled}",
         f"dataset.cache_dir={image_folder.cache}",
-        "dataset.image_size=12",
-        "dataset.labels_per_class=2",
-        "device=cpu",
-        "train.iters_per_task=4",
-        "train.batch_size=4",
-        "train.uratio=2",
-        "train.eval_batch_size=16",
     ]
     arguments = [a for setting in settings for a in ("--set", setting)]
     assert cli.main(["run", "--method", method, *arguments]) == 0, capsys.readouterr().err
@@ -220,7 +260,7 @@ def test_normalization_is_the_training_images_own_unless_given(image_folder, one
     own = dataset(image_folder)
     data = own.load_data()
     mean, std = own.normalization()
-    unit = data.train_x.double() / 255
+    unit = data.train_x[:].double() / 255
     assert torch.allclose(torch.tensor(mean, dtype=torch.float64), unit.mean(dim=(0, 2, 3)), atol=1e-9)
     assert torch.allclose(torch.tensor(std, dtype=torch.float64), unit.std(dim=(0, 2, 3), correction=0), atol=1e-9)
     given = dataset(image_folder, image_mean=[0.5, 0.5, 0.5], image_std=[0.25, 0.25, 0.25])

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from sscl_core.api.command import add_overrides_argument
+from sscl_core.api.dataset import place_cache
 from sscl_core.api.errors import SsclError
 from sscl_core.classification.model import ClassifierModel
 from sscl_core.config.run_config import RunConfig, load_config
@@ -51,7 +52,9 @@ def train_handwritten(config: RunConfig, registry: Registry) -> HandwrittenResul
     train = config.train
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
-    stream = registry.create("dataset", config.dataset).build_stream(config.seed)
+    dataset = registry.create("dataset", config.dataset)
+    place_cache(dataset, config.output_dir)
+    stream = dataset.build_stream(config.seed)
     backbone = registry.create("backbone", config.backbone).build(stream.input_shape)
     model = ClassifierModel(backbone, stream.num_classes).to(device)
     generator = torch.Generator().manual_seed(config.seed)

@@ -1,27 +1,24 @@
-"""The on-disk cache of a decoded image folder: one uint8 file of rows (C, H, W), read through a numpy memmap.
+"""The on-disk cache of a decoded image folder: one uint8 file of rows (C, H, W), read with ``os.pread``.
 
 A cache folder holds ``index.json`` (format, the folder's signature, the token naming the image file, the image
-shape, the rows, the skipped files and the training images' per-channel statistics), ``images-<token>.u8``
-(the rows, in entry order, without the skipped files) and ``pool-<token>-<digest>.u8`` files: the rows of a task
-that are not one contiguous range, copied once in order so a task's images are again a plain memmap tensor.
-Images are written through ordinary file writes and pools are copied window by window, so building a cache
-needs memory for one chunk, not for the folder; the tensors handed out are views of the mapped files.
-The build runs under a lock file, so concurrent runs on the same folder decode it once.
+shape, the rows, the skipped files and the training images' per-channel statistics) and ``images-<token>.u8``
+(the rows, in entry order, without the skipped files). Images are written through ordinary file writes, so
+building a cache needs memory for one chunk, not for the folder; the images handed out are
+:class:`~sscl_plugin_datasets.image_rows.CachedRows`, read from the file when a batch needs them and never
+mapped, so memory holds the index. The build runs under a lock file, so concurrent runs on the same folder
+decode it once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import secrets
 import sys
-import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO
 
 import attrs
 import numpy
@@ -30,12 +27,13 @@ from torch import Tensor
 
 from sscl_core import SsclError
 from sscl_plugin_datasets.image_decode import UnreadableImage
+from sscl_plugin_datasets.image_rows import CachedRows, RowFile
 
 CACHE_FORMAT = 1
 """Version of the cache layout; a cache of another version is rebuilt."""
 
 CHUNK_BYTES = 1 << 20
-"""Decoded bytes per chunk written at once while building, and per window read while copying a pool."""
+"""Decoded bytes per chunk written at once while building."""
 
 INDEX_FILE = "index.json"
 """The cache's index, written last (atomically): a cache without it is rebuilt."""
@@ -43,70 +41,15 @@ INDEX_FILE = "index.json"
 
 @attrs.define(eq=False)
 class ImageCache:
-    """An opened cache: the memmapped rows and what the index says about them."""
+    """An opened cache: its rows, read on demand, and what the index says about them."""
 
-    folder: Path
-    token: str
     shape: tuple[int, int, int]
     rows: int
     broken: list[tuple[int, str]]
     """(entry position, "path: problem") of every file that could not be decoded and was left out."""
     mean: tuple[float, ...]
     std: tuple[float, ...]
-    images: Tensor = attrs.field(repr=False)
-    _source: BinaryIO | None = attrs.field(repr=False, default=None)
-
-    def __attrs_post_init__(self) -> None:
-        if self._source is not None:
-            weakref.finalize(self, self._source.close)
-
-    @property
-    def row_bytes(self) -> int:
-        """Bytes of one image."""
-        return int(numpy.prod(self.shape))
-
-    def take(self, rows: Tensor) -> Tensor:
-        """The images of the sorted ``rows``: a view of the cache when they are one contiguous range, else a view
-        of a pool file holding exactly those rows (written on first use)."""
-        if len(rows) == 0:
-            return self.images[:0]
-        first, last = int(rows[0]), int(rows[-1])
-        if last - first + 1 == len(rows):
-            return self.images[first : last + 1]
-        positions = rows.numpy().astype(numpy.int64)
-        digest = hashlib.sha256(positions.tobytes()).hexdigest()[:20]
-        path = self.folder / f"pool-{self.token}-{digest}.u8"
-        with contextlib.suppress(FileNotFoundError), path.open("rb") as stream:
-            if os.fstat(stream.fileno()).st_size == len(positions) * self.row_bytes:
-                return _map(stream, len(positions), self.shape)
-        return self._write_pool(positions, path)
-
-    def _write_pool(self, positions: numpy.ndarray, path: Path) -> Tensor:
-        size = self.row_bytes
-        window = max(1, CHUNK_BYTES // size)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        source = self._source
-        with temporary.open("w+b") as out:
-            start = 0
-            while start < len(positions):
-                first = int(positions[start])
-                stop = int(numpy.searchsorted(positions, first + window, side="left"))
-                span = int(positions[stop - 1]) - first + 1
-                block = numpy.frombuffer(os.pread(source.fileno(), span * size, first * size), dtype=numpy.uint8)
-                out.write(block.reshape(span, size)[positions[start:stop] - first])
-                start = stop
-            out.flush()
-            mapped = _map(out, len(positions), self.shape)
-        os.replace(temporary, path)
-        return mapped
-
-
-def _map(stream: BinaryIO, rows: int, shape: tuple[int, int, int]) -> Tensor:
-    """A uint8 (rows, *shape) tensor over the open file ``stream`` (copy-on-write, so torch gets a writable array;
-    nothing is ever written back)."""
-    if rows == 0:
-        return torch.empty((0, *shape), dtype=torch.uint8)
-    return torch.from_numpy(numpy.memmap(stream, dtype=numpy.uint8, mode="c", shape=(rows, *shape)))
+    images: CachedRows = attrs.field(repr=False)
 
 
 @contextlib.contextmanager
@@ -156,20 +99,18 @@ def open_cache(
             index = _build(folder, signature, paths, train_entries, decode, dataset, skip_broken)
         images_path = folder / f"images-{index['token']}.u8"
         try:
-            source = images_path.open("rb")
+            file = RowFile(images_path, tuple(index["shape"]))
         except OSError as error:
             raise SsclError(f"{dataset}: {images_path}: cannot be read ({error.strerror}); delete {folder}") from None
-    shape = tuple(index["shape"])
+        for pool in folder.glob("pool-*.u8"):  # per-task copies the earlier, memory-mapped layout wrote
+            pool.unlink(missing_ok=True)
     return ImageCache(
-        folder=folder,
-        token=index["token"],
-        shape=shape,
+        shape=file.shape,
         rows=index["rows"],
         broken=[(int(p), str(text)) for p, text in index["broken"]],
         mean=tuple(index["mean"]),
         std=tuple(index["std"]),
-        images=_map(source, index["rows"], shape),
-        source=source,
+        images=CachedRows(file, numpy.arange(index["rows"], dtype=numpy.int64)),
     )
 
 

@@ -3,8 +3,9 @@
 Optional: a folder of images without a class that join the unlabeled pool of every task (or, in a subfolder named
 by a task number, of that task), and a separate test folder of the same layout (else a seeded share of each class
 is held out). Images are decoded once, resized and centre-cropped to ``image_size`` if set, into an on-disk cache
-(:mod:`sscl_plugin_datasets.image_cache`) that later runs reuse while no file's name, size or modification time
-changed; tasks read their images from the mapped cache, so a folder larger than RAM works.
+(:mod:`sscl_plugin_datasets.image_cache`) beside the runs (``<output_dir>/.cache``) that later runs reuse while no
+file's name, size or modification time changed; tasks read the rows a batch needs from the cache file, so a
+folder larger than RAM works.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sscl_plugin_datasets.image_files import (
     extra_images,
     held_out,
 )
+from sscl_plugin_datasets.image_rows import CachedRows
 from sscl_plugin_datasets.split import NO_CLASS, RawData, SplitSemiDataset
 
 HOW_TO_GET = "set dataset.root to a folder of class folders, each holding that class's images (root/<class>/<images>)"
@@ -67,7 +69,7 @@ def _constants(_instance: Any, attribute: Any, value: Any) -> None:
 
 
 def default_cache_root() -> Path:
-    """``$SSCL_CACHE_DIR``, else ``$XDG_CACHE_HOME/sscl``, else ``~/.cache/sscl``."""
+    """``$SSCL_CACHE_DIR``, else ``$XDG_CACHE_HOME/sscl``, else ``~/.cache/sscl``: the user's cache folder."""
     if os.environ.get("SSCL_CACHE_DIR"):
         return Path(os.environ["SSCL_CACHE_DIR"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
@@ -110,16 +112,17 @@ class ImageFolder(SplitSemiDataset):
         None, help="per-channel standard deviation in [0, 1] (null: the training images' own)", validator=_constants
     )
     cache_dir: str | None = param(
-        None, help="where the decoded images are cached (null: $SSCL_CACHE_DIR, else ~/.cache/sscl)"
+        None,
+        help="where the decoded images are cached (null: $SSCL_CACHE_DIR, else .cache in the run's output folder, "
+        "beside the runs)",
     )
     skip_broken: bool = param(False, help="leave out images that cannot be decoded (counted) instead of stopping")
 
     def load_data(self) -> RawData:
-        """Decode the folders into the cache (or open the cache they already have) and map its rows."""
+        """Decode the folders into the cache (or open the cache they already have); its rows stay on disk."""
         layout = self._layout()
         settings = json.dumps(self._settings(), sort_keys=True)
-        cache_root = Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_root()
-        folder = cache_root / "image-folder" / hashlib.sha256(settings.encode()).hexdigest()[:16]
+        folder = self._cache_root() / "image-folder" / hashlib.sha256(settings.encode()).hexdigest()[:16]
         cache = open_cache(
             folder,
             layout.signature(settings),
@@ -134,12 +137,12 @@ class ImageFolder(SplitSemiDataset):
         kept = [e for i, e in enumerate(layout.entries) if i not in left_out]
         train = [e for e in kept if e.role != "test"]
         test = [e for e in kept if e.role == "test"]
-        self._cache, self._train_rows = cache, len(train)
+        self._cache = cache
         has_extras = any(e.label == NO_CLASS for e in train)
         return RawData(
-            train_x=cache.images[: len(train)],
+            train_x=cache.images.subset(slice(None, len(train))),
             train_y=torch.tensor([e.label for e in train], dtype=torch.int64),
-            test_x=cache.images[len(train) :],
+            test_x=cache.images.subset(slice(len(train), None)),
             test_y=torch.tensor([e.label for e in test], dtype=torch.int64),
             class_names=layout.class_names,
             extra_task=torch.tensor([e.task for e in train], dtype=torch.int64) if has_extras else None,
@@ -154,9 +157,16 @@ class ImageFolder(SplitSemiDataset):
                 raise SsclError(f"{self.name}: {field} has {len(values)} values, but channels={self.channels}")
         return mean, std
 
-    def take(self, part: str, images: Tensor, index: Tensor) -> Tensor:
-        """The images from the cache: a view of it, or of a pool file with exactly these rows."""
-        return self._cache.take(index + (0 if part == "train" else self._train_rows))
+    def take(self, part: str, images: CachedRows, index: Tensor) -> CachedRows:
+        """The images ``index`` of ``images``, still on disk: a batch reads its rows from the cache file."""
+        return images.subset(index)
+
+    def _cache_root(self) -> Path:
+        if self.cache_dir:
+            return Path(self.cache_dir).expanduser()
+        if os.environ.get("SSCL_CACHE_DIR") or self.cache_root is None:
+            return default_cache_root()
+        return self.cache_root
 
     def _folder(self, value: str | None, field: str) -> Path | None:
         if value is None:

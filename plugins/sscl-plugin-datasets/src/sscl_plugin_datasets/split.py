@@ -53,7 +53,9 @@ def pad_mode_param(default: str) -> Any:
 
 @attrs.define(eq=False)
 class RawData:
-    """A dataset's decoded arrays: uint8 images (N, C, H, W), int64 labels in 0..len(class_names)-1.
+    """A dataset's decoded arrays: uint8 images (N, C, H, W), int64 labels in 0..len(class_names)-1. The images
+    may also stay on disk (image-folder's :class:`~sscl_plugin_datasets.image_rows.CachedRows`), for the
+    dataset's :meth:`SplitSemiDataset.take` to select from.
 
     Training images may have the label :data:`NO_CLASS` when ``extra_task`` (int64, one entry per training
     image) says which task's unlabeled pool each of them joins (:data:`EVERY_TASK`: all); ``extra_task`` is

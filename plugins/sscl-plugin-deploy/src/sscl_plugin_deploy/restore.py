@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from sscl_core import RunContext, SsclError
+from sscl_core.api.dataset import place_cache
 from sscl_core.classification import PROBLEM
 from sscl_core.classification.model import masked_logits
 from sscl_core.config.run_config import load_config
@@ -117,6 +118,7 @@ def restore_run(path: str | Path, task: int | None, registry: Registry) -> Resto
             f"{run_dir} is a {parts.dataset.problem} run: sscl export and predict handle classification runs only"
         )
     torch.manual_seed(config.seed)
+    place_cache(parts.dataset, run_dir.parent)
     stream = parts.dataset.build_stream(config.seed)
     ctx = RunContext(
         config=config,
