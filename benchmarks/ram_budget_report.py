@@ -7,9 +7,11 @@ reads the ``pseudo_refresh`` events (logged at every redraw of M_U and at every 
 each task, |M_L|, |M_U|, the tasks M_U's samples come from, the share of M_U whose pseudo-label is right (the
 true classes are read here only, from the dataset) and the distinct samples M_U held over the whole run.
 
-    python benchmarks/ram_budget_report.py OUT [OUT...] [--plot docs/benchmarks/ram-budget.png] [--json FILE]
+    python benchmarks/ram_budget_report.py OUT [OUT...] [--rows FILE] [--plot docs/benchmarks/ram-budget.png] [--json FILE]
 
 Several OUT folders (benches of parts of the grid) are read as one study; a run name found twice counts once.
+``--rows`` adds the table rows of earlier benches whose run directories are gone (the ``rows`` of a JSON file
+this script wrote, e.g. ``benchmarks/reference/ram-budget-rows.json``); a point the runs measure replaces its row.
 """
 
 from __future__ import annotations
@@ -80,6 +82,12 @@ def table_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def merge_rows(earlier: list[dict[str, Any]], measured: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``earlier`` rows with each (family, budget) point that ``measured`` holds replaced, budgets ascending."""
+    points = {(row["family"], row["budget"]): row for row in [*earlier, *measured]}
+    return [points[key] for key in sorted(points, key=lambda key: (key[1], key[0]))]
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -182,12 +190,14 @@ def main() -> None:
     """Print the table and the pool contents; write the plot and a JSON file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, nargs="+")
+    parser.add_argument("--rows", type=Path, default=None, help="JSON file with the rows of earlier benches")
     parser.add_argument("--plot", type=Path, default=None, help="PNG path (default: the first OUT/ram-budget.png)")
     parser.add_argument("--json", type=Path, default=None, help="JSON path (default: the first OUT/ram-budget.json)")
     args = parser.parse_args()
     found = {run["dir"].name: run for out in args.out for run in load_runs(out)}
     runs = [found[name] for name in sorted(found)]
-    rows = table_rows(runs)
+    earlier = json.loads(args.rows.read_text())["rows"] if args.rows else []
+    rows = merge_rows(earlier, table_rows(runs))
     print(markdown(rows))
     contents = pool_contents(runs)
     print()
