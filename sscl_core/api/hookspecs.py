@@ -28,6 +28,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 Register = Callable[[type], None]
 RegisterPreset = Callable[[Path], None]
 RegisterCommand = Callable[[Command], None]
+ActiveLearningBuilder = Callable[[dict[str, Any], Any], Any]
+"""``build(section, registry)``: the run's active-learning step for a config's ``active_learning`` section."""
+RegisterActiveLearning = Callable[[ActiveLearningBuilder], None]
 
 
 class RegistrationSpecs:
@@ -56,6 +59,12 @@ class RegistrationSpecs:
     @hookspec
     def register_query_strategies(self, register: Register) -> None:
         """Register active-learning query strategies (subclasses of ``sscl_core.QueryStrategy``)."""
+
+    @hookspec
+    def register_active_learning(self, register: RegisterActiveLearning) -> None:
+        """Register what runs a config's ``active_learning`` section (sscl-plugin-active does): ``register(build)``
+        takes ``build(section, registry)``, which returns a lifecycle member whose ``resolved()`` is the section
+        with its defaults. One distribution at most registers it."""
 
     @hookspec
     def register_models(self, register: Register) -> None:

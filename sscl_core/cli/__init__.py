@@ -4,12 +4,8 @@ the installed plugins register (``register_commands``, e.g. ``sscl bench`` of ss
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from importlib.metadata import PackageNotFoundError, distribution
 from typing import NoReturn
-
-from packaging.utils import canonicalize_name
 
 from sscl_core.api.command import Command
 from sscl_core.api.errors import SsclError
@@ -74,21 +70,7 @@ def missing_command(name: str, registry: Registry) -> SsclError | None:
     dist = FIRST_PARTY_COMMANDS.get(name)
     if dist is None or name in registry.commands:
         return None
-    where = f"'sscl {name}' comes from the {dist} distribution"
-    for info in registry.plugins:
-        if canonicalize_name(info.distribution) == dist and info.error:
-            return SsclError(f"{where}, which failed to load ({info.error}): see 'sscl plugins'")
-    if os.environ.get("SSCL_LOAD_PLUGINS") is not None and _installed(dist):
-        return SsclError(f"{where}, which SSCL_LOAD_PLUGINS leaves out: add it there, or unset SSCL_LOAD_PLUGINS")
-    return SsclError(f"{where}: pip install {dist}")
-
-
-def _installed(dist: str) -> bool:
-    try:
-        distribution(dist)
-    except PackageNotFoundError:
-        return False
-    return True
+    return registry.missing(f"'sscl {name}'", dist)
 
 
 BUILTIN_COMMANDS = (

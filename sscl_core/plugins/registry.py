@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pluggy
+from packaging.utils import canonicalize_name
 
 from sscl_core.api.backbone import Backbone
 from sscl_core.api.callback import Callback
@@ -16,6 +19,7 @@ from sscl_core.api.components import build, close_match, hyperparameter_fields
 from sscl_core.api.dataset import Dataset
 from sscl_core.api.errors import SsclError
 from sscl_core.api.evaluator import Evaluator
+from sscl_core.api.hookspecs import ActiveLearningBuilder
 from sscl_core.api.memory import MemoryPool
 from sscl_core.api.method import Method
 from sscl_core.api.model import Model
@@ -64,6 +68,32 @@ class Registry:
     presets: dict[str, tuple[Path, str]] = attrs.field(factory=dict)
     commands: dict[str, tuple[Command, str]] = attrs.field(factory=dict)
     """Subcommands the plugins registered, by name: the command and its distribution."""
+    active_learning: tuple[ActiveLearningBuilder, str] | None = None
+    """What runs a config's ``active_learning`` section (``register_active_learning``), and its distribution."""
+
+    def add_active_learning(self, build: ActiveLearningBuilder, distribution: str) -> None:
+        """Register what runs the ``active_learning`` section; a second distribution's is an error naming both."""
+        if self.active_learning is not None and self.active_learning[0] is not build:
+            raise SsclError(
+                f"the active_learning section is run by both {self.active_learning[1]} and {distribution}: "
+                "uninstall one, or load only one with SSCL_LOAD_PLUGINS"
+            )
+        self.active_learning = (build, distribution)
+
+    def missing(self, what: str, dist: str) -> SsclError:
+        """The error for using ``what`` of the distribution ``dist`` that is not loaded: why it failed to load,
+        that SSCL_LOAD_PLUGINS leaves it out, or what to install."""
+        where = f"{what} comes from the {dist} distribution"
+        for info in self.plugins:
+            if canonicalize_name(info.distribution) == dist and info.error:
+                return SsclError(f"{where}, which failed to load ({info.error}): see 'sscl plugins'")
+        try:
+            installed = os.environ.get("SSCL_LOAD_PLUGINS") is not None and bool(version(dist))
+        except PackageNotFoundError:
+            installed = False
+        if installed:
+            return SsclError(f"{where}, which SSCL_LOAD_PLUGINS leaves out: add it there, or unset SSCL_LOAD_PLUGINS")
+        return SsclError(f"{where}: pip install {dist}")
 
     def add_preset(self, path: Path, distribution: str) -> None:
         """Register the YAML config file ``path`` as the preset named by its stem; a name taken is an error."""
@@ -202,6 +232,9 @@ def load_registry() -> Registry:
         info.components.setdefault("command", []).append(command.name)
 
     _call_registration(pm, "register_commands", by_name, add_command)
+    _call_registration(
+        pm, "register_active_learning", by_name, lambda info, build: registry.add_active_learning(build, info.distribution)
+    )
     for impl in pm.hook.register_presets.get_hookimpls():
         info = by_name[impl.plugin_name]
         try:

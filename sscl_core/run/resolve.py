@@ -19,7 +19,6 @@ from sscl_core.api.model import ANY_PROBLEM, Model
 from sscl_core.api.unlabeled import UnlabeledLoss
 from sscl_core.config.run_config import RunConfig
 from sscl_core.plugins.registry import Registry
-from sscl_core.run.active_learning import ActiveLearner, build_active_learner
 
 
 @attrs.define(eq=False)
@@ -33,7 +32,8 @@ class Components:
     method: Method
     memory_pool: MemoryPool | None
     callbacks: list[Callback]
-    active_learning: ActiveLearner | None = None
+    active_learning: Any = None
+    """The active-learning step (a lifecycle member) of the config's ``active_learning`` section, if any."""
     unlabeled: UnlabeledLoss | None = None
 
     def method_label(self) -> str:
@@ -102,7 +102,7 @@ def resolve_components(config: RunConfig, registry: Registry) -> Components:
     if method.uses_memory_pool:
         pool = registry.create("memory_pool", _pool_spec(config.memory_pool, method))
     callbacks = [registry.create("callback", spec) for spec in config.callbacks]
-    active = build_active_learner(config.active_learning, registry) if config.active_learning is not None else None
+    active = _active_learner(config.active_learning, registry) if config.active_learning is not None else None
     return Components(
         dataset=dataset,
         backbone=backbone,
@@ -114,6 +114,13 @@ def resolve_components(config: RunConfig, registry: Registry) -> Components:
         active_learning=active,
         unlabeled=unlabeled,
     )
+
+
+def _active_learner(section: Any, registry: Registry) -> Any:
+    """The step that runs the ``active_learning`` section, built by the plugin that registered it."""
+    if registry.active_learning is None:
+        raise registry.missing("the active_learning section (labels chosen by a query strategy)", "sscl-plugin-active")
+    return registry.active_learning[0](section, registry)
 
 
 def _pool_spec(spec: dict[str, Any] | None, method: Method) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Active learning: at the start of each task a query strategy chooses which training images get labels.
+"""The driver of the config's ``active_learning`` section: at the start of each task a query strategy chooses
+which training images get labels (registered with the core through ``register_active_learning``).
 
 Selected by the config section ``active_learning`` for any method::
 
@@ -33,6 +34,7 @@ from sscl_core.api.components import build, hyperparameters, param
 from sscl_core.api.errors import SsclError
 from sscl_core.api.hookspecs import hookimpl
 from sscl_core.api.query import Candidates, QueryStrategy
+from sscl_core.api.validators import at_least_one
 from sscl_core.library.batches import test_views
 
 if TYPE_CHECKING:
@@ -44,17 +46,12 @@ SETTINGS = ("strategy", "budget_per_class", "budget_per_task")
 """Keys of the ``active_learning`` section that are not strategy hyperparameters."""
 
 
-def _at_least_one(_instance: Any, attribute: Any, value: int | None) -> None:
-    if value is not None and value < 1:
-        raise ValueError(f"{attribute.name} must be at least 1 (a task needs labels to train on), got {value}")
-
-
 @attrs.define(kw_only=True)
 class Budget:
     """How many labels the strategy may acquire per task: per class of the task, or for the task as a whole."""
 
-    budget_per_class: int | None = param(None, help="labels per class of each task", validator=_at_least_one)
-    budget_per_task: int | None = param(None, help="labels per task, whatever their class", validator=_at_least_one)
+    budget_per_class: int | None = param(None, help="labels per class of each task", validator=at_least_one)
+    budget_per_task: int | None = param(None, help="labels per task, whatever their class", validator=at_least_one)
 
     def __attrs_post_init__(self) -> None:
         if (self.budget_per_class is None) == (self.budget_per_task is None):
