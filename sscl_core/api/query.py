@@ -13,14 +13,11 @@ from sscl_core.api.components import component
 
 @attrs.define(eq=False)
 class Candidates:
-    """A task's training images as a query strategy sees them, scored by the current model.
+    """A task's training images as a query strategy sees them (see the plugin guide, "Query strategies").
 
-    ``probs`` (N, C) are the model's class probabilities over the C *scoring classes* (the task's classes, or
-    every class seen so far in class-IL), one row per training image of the task. ``features`` (N, F) are the
-    backbone's features of the same images, present only when the strategy sets ``needs_features``.
-    ``labeled`` are the candidates labeled so far in this selection (empty in the first round) and ``labels``
-    their classes as column indices of ``probs``; a strategy never picks a labeled candidate again.
-    """
+    ``probs`` (N, C): the model's class probabilities over the scoring classes; ``features`` (N, F): backbone
+    features, only when the strategy sets ``needs_features``; ``labeled``: the candidates labeled so far in this
+    selection, ``labels`` their classes as column indices of ``probs``."""
 
     probs: Tensor
     features: Tensor | None = None
@@ -42,17 +39,10 @@ class Candidates:
 class QueryStrategy:
     """Base class of query strategies: rank a task's unlabeled images by how much their labels are worth.
 
-    :meth:`select` returns ``min(budget, unlabeled)`` distinct unlabeled candidates, most informative first;
-    with a budget of at least the number of unlabeled candidates it is a full ranking (per-class budgets walk
-    it). A budget of 0 gives an empty tensor. Randomness (ties, random choice, bootstrap) comes only from
-    ``generator``, so runs repeat exactly.
-
-    ``uses_model`` says whether the strategy looks at the model at all: when False (e.g. random choice) the pool
-    is not scored and ``candidates.probs`` is uniform. ``needs_features`` asks the run for backbone features.
-    ``rounds`` splits the budget into that many rounds; after each round the chosen images are labeled and
-    :meth:`select` sees them in ``candidates.labeled`` and ``candidates.labels`` (the model is not retrained in
-    between, so only strategies that learn from those labels, like query by committee, need more than one round).
-    """
+    :meth:`select` returns ``min(budget, unlabeled)`` distinct unlabeled candidates, most informative first, drawing
+    randomness only from ``generator``. ``uses_model = False`` skips scoring the pool (``probs`` is uniform),
+    ``needs_features`` asks for backbone features, ``rounds`` splits the budget into rounds that see the labels
+    acquired before them (see the plugin guide, "Query strategies")."""
 
     name: ClassVar[str]
     uses_model: ClassVar[bool] = True

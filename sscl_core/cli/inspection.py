@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from sscl_core.api.command import Command
 from sscl_core.api.components import describe_fields
 from sscl_core.api.errors import SsclError
@@ -47,24 +49,18 @@ def _add_describe_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _plugin_rows(registry: Registry) -> list[dict[str, Any]]:
-    return [
-        {
-            "distribution": p.distribution,
-            "version": p.version,
-            "entry_point": p.entry_point,
-            "module": p.module,
-            "components": p.components,
-            "hooks": p.hooks,
-            "error": p.error,
-        }
-        for p in registry.plugins
-    ]
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, line: str) -> None:
+    """``rows`` as JSON, or one ``line.format(**row)`` each."""
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        print(line.format(**row))
 
 
 def command_plugins(args: argparse.Namespace, registry: Registry) -> None:
     """List plugin distributions."""
-    rows = _plugin_rows(registry)
+    rows = [attrs.asdict(p) for p in registry.plugins]
     if args.json:
         print(json.dumps(rows, indent=2))
         return
@@ -82,11 +78,7 @@ def _list_presets(registry: Registry, as_json: bool) -> None:
         {"name": name, "distribution": dist, "path": str(path), "summary": preset_summary(path)}
         for name, (path, dist) in sorted(registry.presets.items())
     ]
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return
-    for row in rows:
-        print(f"{row['name']:<26} {row['distribution']:<22} {row['summary']}")
+    _print_rows(rows, as_json, "{name:<26} {distribution:<22} {summary}")
 
 
 def _list_commands(registry: Registry, builtins: tuple[Command, ...], as_json: bool) -> None:
@@ -96,11 +88,7 @@ def _list_commands(registry: Registry, builtins: tuple[Command, ...], as_json: b
         {"name": name, "distribution": dist, "summary": command.help}
         for name, (command, dist) in sorted(registry.commands.items())
     ]
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return
-    for row in rows:
-        print(f"{row['name']:<12} {row['distribution']:<22} {row['summary']}")
+    _print_rows(rows, as_json, "{name:<12} {distribution:<22} {summary}")
 
 
 def preset_summary(path: Path) -> str:
@@ -128,11 +116,9 @@ def command_list(args: argparse.Namespace, registry: Registry) -> None:
         }
         for name in registry.names(kind)
     ]
+    _print_rows(rows, args.json, "{name:<22} {distribution:<26} {summary}")
     if args.json:
-        print(json.dumps(rows, indent=2))
         return
-    for row in rows:
-        print(f"{row['name']:<22} {row['distribution']:<26} {row['summary']}")
     losses = registry.names("unlabeled_loss")
     if kind == "method" and losses:
         print(f"\nany method + an unlabeled loss: METHOD+LOSS, e.g. er+{losses[0]} (sscl list unlabeled-losses)")

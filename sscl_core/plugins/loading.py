@@ -32,8 +32,8 @@ class PluginInfo:
     version: str
     entry_point: str
     module: str
-    hooks: list[str] = attrs.field(factory=list)
     components: dict[str, list[str]] = attrs.field(factory=dict)
+    hooks: list[str] = attrs.field(factory=list)
     error: str | None = None
 
 

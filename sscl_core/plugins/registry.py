@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
@@ -50,6 +51,13 @@ def kind_of(text: str) -> str:
     raise SsclError(f"unknown component kind '{text}' (kinds: {', '.join(KINDS)}){close_match(key, KINDS)}")
 
 
+def _registered_twice(what: str, first: str, second: str) -> SsclError:
+    """The error for a name (or role) that two distributions register."""
+    return SsclError(
+        f"{what} is registered by both {first} and {second}: uninstall one, or load only one with SSCL_LOAD_PLUGINS"
+    )
+
+
 @attrs.define
 class Entry:
     """A registered component class and the distribution that registered it."""
@@ -74,10 +82,7 @@ class Registry:
     def add_active_learning(self, build: ActiveLearningBuilder, distribution: str) -> None:
         """Register what runs the ``active_learning`` section; a second distribution's is an error naming both."""
         if self.active_learning is not None and self.active_learning[0] is not build:
-            raise SsclError(
-                f"the active_learning section is run by both {self.active_learning[1]} and {distribution}: "
-                "uninstall one, or load only one with SSCL_LOAD_PLUGINS"
-            )
+            raise _registered_twice("the active_learning driver", self.active_learning[1], distribution)
         self.active_learning = (build, distribution)
 
     def missing(self, what: str, dist: str) -> SsclError:
@@ -102,10 +107,7 @@ class Registry:
             raise SsclError(f"{distribution}: preset {path} is not a YAML file (.yaml) that exists")
         taken = self.presets.get(path.stem)
         if taken is not None and taken[0] != path:
-            raise SsclError(
-                f"preset '{path.stem}' is registered by both {taken[1]} and {distribution}: "
-                "uninstall one, or load only one with SSCL_LOAD_PLUGINS"
-            )
+            raise _registered_twice(f"preset '{path.stem}'", taken[1], distribution)
         self.presets[path.stem] = (path, distribution)
 
     def preset(self, name: str) -> Path:
@@ -124,10 +126,7 @@ class Registry:
             raise SsclError(f"{distribution}: {command!r} is not a command (an sscl_core.command.Command)")
         taken = self.commands.get(command.name)
         if taken is not None and taken[0] != command:
-            raise SsclError(
-                f"command '{command.name}' is registered by both {taken[1]} and {distribution}: "
-                "uninstall one, or load only one with SSCL_LOAD_PLUGINS"
-            )
+            raise _registered_twice(f"command '{command.name}'", taken[1], distribution)
         self.commands[command.name] = (command, distribution)
 
     def drop_command(self, name: str, error: str) -> None:
@@ -156,10 +155,7 @@ class Registry:
             raise SsclError(f"{distribution}: {kind} '{name}' has fields sscl cannot read ({error})") from None
         taken = self.components[kind].get(name)
         if taken is not None and taken.cls is not cls:
-            raise SsclError(
-                f"{kind} '{name}' is registered by both {taken.distribution} and {distribution}: "
-                "uninstall one, or load only one with SSCL_LOAD_PLUGINS"
-            )
+            raise _registered_twice(f"{kind} '{name}'", taken.distribution, distribution)
         self.components[kind][name] = Entry(cls, distribution)
 
     def names(self, kind: str) -> list[str]:
@@ -197,17 +193,28 @@ def _call_registration(
     pm: pluggy.PluginManager,
     hook_name: str,
     by_name: dict[str, PluginInfo],
-    add: Callable[[PluginInfo, Any], None],
+    add: Callable[[Any, str], None],
+    kind: str | None = None,
+    fatal: bool = True,
 ) -> None:
-    """Call every plugin's ``hook_name`` with a ``register`` that passes what it registers to ``add``: an
-    SsclError (e.g. a name two distributions register) ends the loading, any other exception marks that plugin
+    """Call every plugin's ``hook_name`` with a ``register`` that passes what it registers, and the plugin's
+    distribution, to ``add``, listing its name under ``kind`` in the plugin's components. An SsclError (e.g. a
+    name two distributions register) ends the loading when ``fatal``; any other exception marks that plugin
     broken."""
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         info = by_name[impl.plugin_name]
+
+        def register(registered: Any, info: PluginInfo = info) -> None:
+            add(registered, info.distribution)
+            if kind is not None:
+                info.components.setdefault(kind, []).append(registered.name)
+
         try:
-            impl.function(register=lambda registered, info=info: add(info, registered))
-        except SsclError:
-            raise
+            impl.function(register=register)
+        except SsclError as error:
+            if fatal:
+                raise
+            info.error = str(error)
         except Exception as error:  # a broken plugin must not break the others
             info.error = f"{hook_name} raised {type(error).__name__}: {error}"
 
@@ -220,29 +227,10 @@ def load_registry() -> Registry:
         registry.add_preset(path, "sscl-core")
     by_name = {f"{p.distribution}:{p.entry_point}": p for p in infos}
     for kind, (hook_name, _base) in KINDS.items():
-
-        def add(info: PluginInfo, cls: type, kind: str = kind) -> None:
-            registry.add(kind, cls, info.distribution)
-            info.components.setdefault(kind, []).append(cls.name)
-
-        _call_registration(pm, hook_name, by_name, add)
-
-    def add_command(info: PluginInfo, command: Command) -> None:
-        registry.add_command(command, info.distribution)
-        info.components.setdefault("command", []).append(command.name)
-
-    _call_registration(pm, "register_commands", by_name, add_command)
-    _call_registration(
-        pm, "register_active_learning", by_name, lambda info, build: registry.add_active_learning(build, info.distribution)
-    )
-    for impl in pm.hook.register_presets.get_hookimpls():
-        info = by_name[impl.plugin_name]
-        try:
-            impl.function(register=lambda path, info=info: registry.add_preset(path, info.distribution))
-        except SsclError as error:
-            info.error = str(error)
-        except Exception as error:  # a broken plugin must not break the others
-            info.error = f"register_presets raised {type(error).__name__}: {error}"
+        _call_registration(pm, hook_name, by_name, functools.partial(registry.add, kind), kind)
+    _call_registration(pm, "register_commands", by_name, registry.add_command, "command")
+    _call_registration(pm, "register_active_learning", by_name, registry.add_active_learning)
+    _call_registration(pm, "register_presets", by_name, registry.add_preset, fatal=False)
     return registry
 
 

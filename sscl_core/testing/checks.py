@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
 
 from sscl_core.api.callback import Callback
 from sscl_core.api.components import build, component
@@ -16,6 +15,7 @@ from sscl_core.api.memory import MemoryPool
 from sscl_core.api.method import Method
 from sscl_core.api.query import Candidates, QueryStrategy
 from sscl_core.api.unlabeled import UnlabeledLoss
+from sscl_core.plugins.registry import Registry
 from sscl_core.run.trainer import RunResult, Trainer
 from sscl_core.testing.synthetic import (
     LabeledCrossEntropy,
@@ -26,38 +26,39 @@ from sscl_core.testing.synthetic import (
 )
 
 
-def check_method(
-    method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()
-) -> RunResult:
-    """Assert that a method trains on the synthetic stream, changes the model and is deterministic.
-
-    ``extra`` adds components it needs (e.g. its memory pool); ``overrides`` are ``--set`` style settings.
-    """
-    registry = make_registry(method_cls, *extra)
+def _train_twice(registry: Registry, tmp_path: Path, method: str, overrides: list[str]) -> tuple[RunResult, list]:
+    """Train ``method`` recording every iteration's losses, then again with the same seed: the first result and the
+    losses, once the accuracy matrices of both runs are asserted equal."""
     seen_losses: list[dict[str, float]] = []
-    first_params: list[Tensor] = []
 
     @component
     class _Probe(Callback):
         name = "conformance-probe"
 
         @hookimpl
-        def before_run(self, ctx: Any) -> None:
-            first_params.extend(p.detach().clone() for p in ctx.model.parameters())
-
-        @hookimpl
         def after_iter(self, losses: dict[str, float]) -> None:
             seen_losses.append(losses)
 
     registry.add("callback", _Probe, "sscl-core.testing")
-    result = run_tiny(registry, tmp_path / "a", method_cls.name, [*overrides, "callbacks=[conformance-probe]"])
+    result = run_tiny(registry, tmp_path / "a", method, [*overrides, "callbacks=[conformance-probe]"])
+    again = run_tiny(registry, tmp_path / "b", method, overrides)
+    assert result.metrics["accuracy"] == again.metrics["accuracy"], "the same seed gave different accuracy matrices"
+    return result, seen_losses
+
+
+def check_method(
+    method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()
+) -> RunResult:
+    """Assert that a method trains on the synthetic stream with finite named losses and is deterministic.
+
+    ``extra`` adds components it needs (e.g. its memory pool); ``overrides`` are ``--set`` style settings.
+    """
+    result, seen_losses = _train_twice(make_registry(method_cls, *extra), tmp_path, method_cls.name, overrides)
     assert seen_losses, "the method was never trained"
     assert all(isinstance(v, float) and math.isfinite(v) for losses in seen_losses for v in losses.values()), (
         "forward_train returned a non-finite loss"
     )
     assert all(losses for losses in seen_losses), "forward_train returned no loss"
-    again = run_tiny(registry, tmp_path / "b", method_cls.name, overrides)
-    assert result.metrics["accuracy"] == again.metrics["accuracy"], "the same seed gave different accuracy matrices"
     return result
 
 
@@ -154,24 +155,9 @@ def check_unlabeled_loss(loss_cls: type[UnlabeledLoss], tmp_path: Path, override
     resumes bit for bit from a checkpoint taken in the middle of a run (so its state is in ``state_dict``).
     ``overrides`` are ``--set`` style settings (``unlabeled.KEY=VALUE`` for the loss's own)."""
     settings = [*overrides, f"unlabeled.name={loss_cls.name}"]
-    registry = make_registry(loss_cls)
-    seen_losses: list[dict[str, float]] = []
-
-    @component
-    class _Probe(Callback):
-        name = "conformance-probe"
-
-        @hookimpl
-        def after_iter(self, losses: dict[str, float]) -> None:
-            seen_losses.append(losses)
-
-    registry.add("callback", _Probe, "sscl-core.testing")
-    method = LabeledCrossEntropy.name
-    result = run_tiny(registry, tmp_path / "a", method, [*settings, "callbacks=[conformance-probe]"])
+    result, seen_losses = _train_twice(make_registry(loss_cls), tmp_path, LabeledCrossEntropy.name, settings)
     own = [name for losses in seen_losses for name in losses if name != "ce"]
     assert own, "the unlabeled loss never added a term to the method's losses"
     assert all(math.isfinite(v) for losses in seen_losses for v in losses.values()), "a loss was not finite"
-    again = run_tiny(registry, tmp_path / "b", method, settings)
-    assert result.metrics["accuracy"] == again.metrics["accuracy"], "the same seed gave different accuracy matrices"
     check_resume(LabeledCrossEntropy, tmp_path / "resume", extra=(loss_cls,), overrides=settings)
     return result
