@@ -25,11 +25,8 @@ if TYPE_CHECKING:
 
 @attrs.define(eq=False)
 class RunContext:
-    """The state of a run: config, stream, model, optimizer, device, counters, hooks and event log.
-
-    ``task_iter`` counts iterations within the current task (it restarts at every task); ``global_iter``
-    counts all of them. ``hook`` calls the run's lifecycle hooks (method, pool and callbacks only).
-    """
+    """The state of a run: config, stream, model, optimizer, device, counters, hooks and event log; ``task_iter``
+    restarts with every task, ``global_iter`` counts all iterations (docs/hooks.md, "What the hooks can reach")."""
 
     config: RunConfig
     stream: TaskStream

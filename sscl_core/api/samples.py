@@ -1,9 +1,5 @@
-"""Sample fields of any structure: a tensor with one row per sample, or a list with one entry per sample.
-
-Classification keeps labels in one tensor; a problem whose targets differ per sample (box lists, images of
-different sizes) keeps a list. The trainer, the batch builder and the slot pools index, move and measure both
-through these helpers, so they never ask which one a field is.
-"""
+"""Sample fields of any structure: a tensor with one row per sample, or a list with one entry per sample (box lists,
+images of different sizes); these helpers index, move and measure both alike."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""Accuracy of a classifier on every task seen so far, under task-IL and class-IL masking.
-
-Task-IL restricts the prediction to task j's classes; class-IL to every class seen so far.
-"""
+"""Accuracy of a classifier on every task seen so far: task-IL masks to task j's classes, class-IL to all seen."""
 
 from __future__ import annotations
 

@@ -38,11 +38,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
-    """The argument parser of the built-in commands and of every command ``registry``'s plugins registered.
-
-    A registered command named like a built-in one is an error naming both distributions; one whose
-    ``add_arguments`` raises is left out and its plugin marked broken (``sscl plugins`` shows why).
-    """
+    """The parser of the built-in commands and of the registry's plugin commands: one named like a built-in is an
+    error naming both distributions; one whose ``add_arguments`` raises is left out, its plugin marked broken."""
     parser = _Parser(prog="sscl", description="Semi-supervised continual learning, one plugin at a time.")
     parser.set_defaults(builtin_commands=BUILTIN_COMMANDS)
     subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -94,12 +91,8 @@ def one_line(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sscl`` script; user errors print one line and return exit code 2 (1 for a component
-    that failed after the run's last checkpoint).
-
-    A run stopped by SIGINT or SIGTERM prints one line saying how to resume and returns 128 + the signal
-    number (130, 143).
-    """
+    """Entry point of the ``sscl`` script: a user error is one line and exit code 2 (1: a component failed after
+    the last checkpoint); SIGINT or SIGTERM stop a run with one line on how to resume and code 128 + the signal."""
     argv = sys.argv[1:] if argv is None else argv
     try:
         registry = load_registry()

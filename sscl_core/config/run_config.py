@@ -1,11 +1,6 @@
-"""Run configuration: YAML (safe_load only) and ``--set key=value`` overrides into an attrs ``RunConfig``.
-
-Component sections (``dataset``, ``backbone``, ``model``, ``evaluator``, ``method``, ``unlabeled``,
-``memory_pool``, ``callbacks``) are
-mappings with a ``name`` and the component's hyperparameters, or just the name as a string. Their
-hyperparameters are checked against the component's fields when the run resolves them (see
-:mod:`sscl_core.plugins.registry`). A method named ``A+B`` is method ``A`` with the unlabeled loss ``B``.
-"""
+"""Run configuration: YAML (safe_load only) and ``--set key=value`` overrides into an attrs ``RunConfig``; component
+sections are a name or a mapping with a ``name`` and its hyperparameters (checked when the run resolves them), and
+``method: A+B`` is method ``A`` with the unlabeled loss ``B``."""
 
 from __future__ import annotations
 
@@ -259,13 +254,8 @@ def load_config(
     overrides: list[str] = (),
     components: dict[str, str | None] | None = None,
 ) -> RunConfig:
-    """Build a RunConfig from defaults, an optional YAML file, component choices and ``--set`` overrides.
-
-    ``components`` maps a section (``method``, ``dataset``, ``backbone``) to a name that replaces the
-    section's component (its settings from the file are dropped, since they belong to another component; a new
-    method also drops the file's unlabeled loss, so ``--method der`` is plain der and ``--method der+uda`` der
-    with UDA).
-    """
+    """A RunConfig from defaults, an optional YAML file, component choices and ``--set`` overrides; ``components``
+    replaces a section's component and drops the file's settings of it (a new method: its unlabeled loss too)."""
     data = read_yaml(path) if path is not None else {}
     data.pop(BENCH_SECTION, None)
     data = normalize(data)

@@ -1,11 +1,5 @@
-"""What RAM memory pools share: fixed slots of stored samples, the (task_id, index) dedup and reservoir sampling.
-
-:class:`SlotPool` stores every key of the samples it keeps (``x``, ``y``, ``task_id``, ``index`` and any
-extra key such as DER's ``logits``) in preallocated tensors of ``size`` rows (a list of ``size`` entries for a
-field that is a list, e.g. per-image box lists), remembers which distinct
-samples it was offered, draws uniformly from what it holds and saves all of it in its state. A subclass
-decides only where an accepted sample goes (:meth:`SlotPool.choose_slot`).
-"""
+"""What RAM memory pools share: fixed slots of stored samples (any keys, list fields as lists), the
+(task_id, index) dedup, uniform draws and reservoir sampling; a subclass only chooses the slot of a new sample."""
 
 from __future__ import annotations
 
@@ -31,11 +25,8 @@ def reservoir_slot(seen: int, size: int, generator: torch.Generator) -> int | No
 
 @component
 class SlotPool(MemoryPool):
-    """Base class of pools that keep at most ``size`` samples in preallocated RAM slots.
-
-    With ``dedup`` on, a sample is identified by (task_id, index) and offered to :meth:`choose_slot` only the
-    first time it comes up (the same labeled image returns in many iterations); with it off, every offer counts.
-    """
+    """Base class of pools that keep at most ``size`` samples in preallocated RAM slots; with ``dedup``, a sample
+    (task_id, index) is offered to :meth:`choose_slot` only the first time it comes up."""
 
     dedup: bool = param(True, help="count each (task_id, index) once")
 

@@ -56,10 +56,8 @@ def link_or_copy(source: Path, target: Path) -> None:
 def snapshot_files(
     members: list[tuple[str, Any]], run_dir: Path, snapshot_dir: Path, previous: tuple[Path, Sums] | None = None
 ) -> Sums:
-    """Keep every member's current files in ``snapshot_dir``; return their sha256 by member and relative path.
-
-    ``previous`` (the last snapshot's folder and sums) saves hashing a file again that is still the same file.
-    """
+    """Keep every member's current files in ``snapshot_dir``; their sha256 by member and relative path (a file still
+    the same as in ``previous``, the last snapshot, is not hashed again)."""
     root = run_dir / FILES_DIR
     if snapshot_dir.exists():
         shutil.rmtree(snapshot_dir)

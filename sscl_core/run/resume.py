@@ -1,11 +1,5 @@
-"""Resuming a run: which run directories qualify, and why the config must be the one the run started with.
-
-A config is compared by the sha256 of its resolved form (every component with all its hyperparameters),
-leaving out the keys that only say where the run directory lives (``output_dir``, ``run_name``). A resume
-whose config differs is refused with the keys that differ, since its results would mix two experiments. A run
-recorded by an earlier release lacks the fields added since; they compare at the values this release resolves
-the same record to (their defaults), so such a run still resumes while the new fields keep their defaults.
-"""
+"""Resuming a run: which run directories qualify, and the check that the config is the run's own: the sha256 of
+the resolved config (location keys left out), a run recorded before fields were added comparing them at defaults."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""The iteration-based trainer: the loop, the optimizer step and the lifecycle hooks.
-
-For each task: ``before_task``, its iterations (batch, ``forward_train``, optimizer step, hooks, virtual
-epochs), ``after_task``, the evaluation of every task seen so far, a checkpoint. The clock, the checkpoints, the
-metrics and what the console shows are collaborators (:mod:`sscl_core.run.checkpointer`, :mod:`sscl_core.run.metrics`,
-:mod:`sscl_core.run.console`).
-"""
+"""The iteration-based trainer: the loop, the optimizer step and the lifecycle hooks; its collaborators keep the
+checkpoints, metrics and console (docs/architecture.md, "The path of one sscl run")."""
 
 from __future__ import annotations
 
@@ -62,10 +57,8 @@ def lifecycle_roles(components: Components) -> list[tuple[str, Any]]:
 class Trainer:
     """Runs one config end to end and writes its run directory; checkpoints after every task.
 
-    ``Trainer(config, registry).run()`` starts a new run; ``Trainer.resume(run_dir, config, registry).run()``
-    continues one after its last checkpoint (see :mod:`sscl_core.run.run_state` for what is restored, in order).
-    SIGINT and SIGTERM stop the run after the current iteration with :class:`RunInterrupted`.
-    """
+    ``Trainer(config, registry).run()`` starts a run, ``Trainer.resume(run_dir, config, registry).run()`` continues
+    one after its last checkpoint; SIGINT and SIGTERM stop it after the current iteration (:class:`RunInterrupted`)."""
 
     def __init__(
         self,
