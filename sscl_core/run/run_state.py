@@ -15,17 +15,7 @@ from sscl_core.api.evaluator import Matrix
 from sscl_core.plugins.errors import PluginError
 from sscl_core.run.checkpoint import START_OVER, check_plain
 
-STATE_KEYS = (
-    "config",
-    "model",
-    "optimizer",
-    "components",
-    "files",
-    "labeled_index",
-    "rng",
-    "global_iter",
-    "progress",
-)
+STATE_KEYS = ("config", "model", "optimizer", "components", "files", "labeled_index", "rng", "global_iter", "progress")
 """What every checkpoint holds besides its format marks (``files``: see :mod:`sscl_core.run.component_files`)."""
 
 Members = Sequence[tuple[str, Any]]

@@ -17,13 +17,7 @@ from sscl_core.api.query import Candidates, QueryStrategy
 from sscl_core.api.unlabeled import UnlabeledLoss
 from sscl_core.plugins.registry import Registry
 from sscl_core.run.trainer import RunResult, Trainer
-from sscl_core.testing.synthetic import (
-    LabeledCrossEntropy,
-    SimulatedKill,
-    make_registry,
-    run_tiny,
-    tiny_config,
-)
+from sscl_core.testing.synthetic import LabeledCrossEntropy, SimulatedKill, make_registry, run_tiny, tiny_config
 
 
 def _train_twice(registry: Registry, tmp_path: Path, method: str, overrides: list[str]) -> tuple[RunResult, list]:
