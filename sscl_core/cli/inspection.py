@@ -29,24 +29,15 @@ def _add_list_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_describe_arguments(parser: argparse.ArgumentParser) -> None:
+    shapes = ", ".join(format_shape(s) for s in STANDARD_INPUT_SHAPES)
+    shape_help = f"backbones: measure the cost at this input shape, e.g. 3x32x32 (repeatable; default: {shapes})"
+    classes_help = f"backbones: classes of the linear head in the cost (default {DEFAULT_COST_CLASSES})"
     parser.add_argument("kind", help=", ".join(KINDS))
     parser.add_argument("name")
     parser.add_argument(
-        "--input-shape",
-        action="append",
-        default=[],
-        metavar="CxHxW",
-        dest="input_shapes",
-        help="backbones: measure the cost at this input shape, e.g. 3x32x32 (repeatable; default: "
-        + ", ".join(format_shape(s) for s in STANDARD_INPUT_SHAPES)
-        + ")",
+        "--input-shape", action="append", default=[], metavar="CxHxW", dest="input_shapes", help=shape_help
     )
-    parser.add_argument(
-        "--classes",
-        type=int,
-        default=DEFAULT_COST_CLASSES,
-        help=f"backbones: classes of the linear head in the cost (default {DEFAULT_COST_CLASSES})",
-    )
+    parser.add_argument("--classes", type=int, default=DEFAULT_COST_CLASSES, help=classes_help)
 
 
 def _print_rows(rows: list[dict[str, Any]], as_json: bool, line: str) -> None:

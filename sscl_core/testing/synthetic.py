@@ -127,16 +127,6 @@ class SyntheticDataset(Dataset):
         )
 
 
-class _TinyNet(nn.Module):
-    def __init__(self, inputs: int, width: int) -> None:
-        super().__init__()
-        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(inputs, width), nn.ReLU())
-        self.out_features = width
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.layers(x)
-
-
 @component
 class TinyBackbone(Backbone):
     """A one-layer perceptron backbone for conformance tests."""
@@ -146,7 +136,9 @@ class TinyBackbone(Backbone):
 
     def build(self, input_shape: tuple[int, int, int]) -> nn.Module:
         """Flatten, linear, ReLU."""
-        return _TinyNet(math.prod(input_shape), self.width)
+        network = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(input_shape), self.width), nn.ReLU())
+        network.out_features = self.width
+        return network
 
 
 @component
