@@ -1,7 +1,5 @@
 """Backbones: the feature extractors that model components build networks on."""
 
-from __future__ import annotations
-
 import functools
 from collections.abc import Callable
 from typing import Any, ClassVar

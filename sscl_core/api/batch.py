@@ -1,7 +1,5 @@
 """The batch a method trains on in one iteration."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import attrs

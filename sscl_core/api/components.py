@@ -2,8 +2,6 @@
 classes; see the plugin guide, "Components"). Config validation, ``sscl describe`` and error messages come from
 the fields here."""
 
-from __future__ import annotations
-
 import dataclasses
 import difflib
 import inspect
@@ -177,9 +175,8 @@ def hyperparameter_fields(cls: type) -> dict[str, Hyperparameter]:
 
 
 def build(cls: type[T], values: dict[str, Any], where: str) -> T:
-    """Construct the component (or config section) class ``cls`` from a plain mapping, validating every key and
-    value; ``where`` names the section in errors (``"method 'er'"``, ``"train"``). Fields of an attrs base class
-    that the class's own ``__init__`` does not take are set before ``__init__`` runs."""
+    """Construct the component (or config section) class ``cls`` from a plain mapping, checking every key and value
+    (``where`` names the section in errors); base attrs fields its ``__init__`` does not take are set first."""
     if not isinstance(values, dict):
         raise SsclError(f"{where}: expected a mapping of settings, got {values!r}")
     fields = hyperparameter_fields(cls)

@@ -1,7 +1,5 @@
 """The dataset interface: a component that builds a task stream."""
 
-from __future__ import annotations
-
 from typing import Any, ClassVar
 
 from sscl_core.api.components import component, one_of, param

@@ -1,7 +1,5 @@
 """The memory-pool interface: where replay methods keep past samples."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any, ClassVar
 

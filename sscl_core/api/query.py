@@ -1,7 +1,5 @@
 """The active-learning query-strategy interface: what a strategy sees of a task's pool and what it returns."""
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 import attrs
@@ -13,11 +11,8 @@ from sscl_core.api.components import component
 
 @attrs.define(eq=False)
 class Candidates:
-    """A task's training images as a query strategy sees them (see the plugin guide, "Query strategies").
-
-    ``probs`` (N, C): the model's class probabilities over the scoring classes; ``features`` (N, F): backbone
-    features, only when the strategy sets ``needs_features``; ``labeled``: the candidates labeled so far in this
-    selection, ``labels`` their classes as column indices of ``probs``."""
+    """A task's training images as a strategy sees them: ``probs`` (N, C) over the scoring classes, ``features``
+    (N, F) when it ``needs_features``, the ``labeled`` candidates so far and their ``labels`` (columns of ``probs``)."""
 
     probs: Tensor
     features: Tensor | None = None
@@ -37,12 +32,8 @@ class Candidates:
 
 @component
 class QueryStrategy:
-    """Base class of query strategies: rank a task's unlabeled images by how much their labels are worth.
-
-    :meth:`select` returns ``min(budget, unlabeled)`` distinct unlabeled candidates, most informative first, drawing
-    randomness only from ``generator``. ``uses_model = False`` skips scoring the pool (``probs`` is uniform),
-    ``needs_features`` asks for backbone features, ``rounds`` splits the budget into rounds that see the labels
-    acquired before them (see the plugin guide, "Query strategies")."""
+    """Base class of query strategies: :meth:`select` ranks a task's unlabeled images by the worth of their labels;
+    ``uses_model``, ``needs_features`` and ``rounds`` are explained in the plugin guide, "Query strategies"."""
 
     name: ClassVar[str]
     uses_model: ClassVar[bool] = True

@@ -1,8 +1,6 @@
 """Sample fields of any structure: a tensor with one row per sample, or a list with one entry per sample (box lists,
 images of different sizes); these helpers index, move and measure both alike."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import torch

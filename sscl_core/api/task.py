@@ -1,7 +1,5 @@
 """Tasks and task streams: what a continual run learns, in order."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Any, Protocol
 

@@ -1,8 +1,6 @@
 """Loading a state dict file into a freshly built backbone (``backbone.weights``), read with ``weights_only=True``:
 plain, nested under ``state_dict``/``model``, or prefixed; keys the backbone lacks are skipped, the rest must fit."""
 
-from __future__ import annotations
-
 import pickle
 from collections.abc import Mapping
 from pathlib import Path

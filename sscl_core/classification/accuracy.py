@@ -1,7 +1,5 @@
 """Accuracy of a classifier on every task seen so far: task-IL masks to task j's classes, class-IL to all seen."""
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 import torch

@@ -1,8 +1,6 @@
 """The ``sscl`` command line: the built-in commands run, config, plugins, list and describe, and every command
 the installed plugins register (``register_commands``, e.g. ``sscl bench`` of sscl-plugin-bench)."""
 
-from __future__ import annotations
-
 import argparse
 import sys
 from typing import NoReturn

@@ -1,7 +1,5 @@
 """The commands that show what is installed: ``sscl plugins``, ``sscl list`` and ``sscl describe``."""
 
-from __future__ import annotations
-
 import argparse
 import json
 from pathlib import Path

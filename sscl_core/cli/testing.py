@@ -1,8 +1,6 @@
 """A pytest fixture for plugin authors' tests: the ``sscl`` command line, run in-process (``from
 sscl_core.cli.testing import sscl`` in a conftest.py; ``sscl("run", "--set", "seed=1")`` -> (code, stdout, stderr))."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 
 import pytest

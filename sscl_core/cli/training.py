@@ -1,7 +1,5 @@
 """The commands that train or resolve a run: ``sscl run`` and ``sscl config``."""
 
-from __future__ import annotations
-
 import argparse
 
 import yaml

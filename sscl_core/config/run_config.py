@@ -2,8 +2,6 @@
 sections are a name or a mapping with a ``name`` and its hyperparameters (checked when the run resolves them), and
 ``method: A+B`` is method ``A`` with the unlabeled loss ``B``."""
 
-from __future__ import annotations
-
 import copy
 from pathlib import Path
 from typing import Any

@@ -1,8 +1,6 @@
 """What RAM memory pools share: fixed slots of stored samples (any keys, list fields as lists), the
 (task_id, index) dedup, uniform draws and reservoir sampling; a subclass only chooses the slot of a new sample."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import torch

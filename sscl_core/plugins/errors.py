@@ -1,7 +1,5 @@
 """Naming the plugin whose code raised during a run: which component, from which distribution, where, and what."""
 
-from __future__ import annotations
-
 import contextlib
 import inspect
 import traceback

@@ -1,8 +1,6 @@
 """The PluginManager of one run's lifecycle hooks, holding only the selected components, each through a
 :class:`Member` that pluggy hashes and compares by identity (components may have value equality and no hash)."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any
 

@@ -1,8 +1,6 @@
 """Plugin loading: every entry point of group ``sscl``, each guarded (a broken one is recorded, not fatal), into one
 PluginManager; ``SSCL_LOAD_PLUGINS=a,b`` loads only those distributions (empty: none)."""
 
-from __future__ import annotations
-
 import importlib
 import os
 from importlib.metadata import EntryPoint, entry_points, version

@@ -1,7 +1,5 @@
 """Component registries, one per kind, filled by the plugins' registration hooks."""
 
-from __future__ import annotations
-
 import functools
 import os
 from collections.abc import Callable
@@ -197,10 +195,8 @@ def _call_registration(
     kind: str | None = None,
     fatal: bool = True,
 ) -> None:
-    """Call every plugin's ``hook_name`` with a ``register`` that passes what it registers, and the plugin's
-    distribution, to ``add``, listing its name under ``kind`` in the plugin's components. An SsclError (e.g. a
-    name two distributions register) ends the loading when ``fatal``; any other exception marks that plugin
-    broken."""
+    """Call every plugin's ``hook_name`` with a ``register`` passing what it registers to ``add`` (listed under
+    ``kind``); an SsclError ends the loading when ``fatal``, any other exception marks the plugin broken."""
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         info = by_name[impl.plugin_name]
 

@@ -2,8 +2,6 @@
 first, then named by checkpoint.json (replaced atomically), then older ones deleted, so a kill at any moment
 leaves checkpoint.json naming a complete file; loaded by sha256 and ``torch.load(weights_only=True)`` only."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import pickle

@@ -1,7 +1,5 @@
 """Checkpoints of one run: written after every task, put back when it resumes, marked finished at its end."""
 
-from __future__ import annotations
-
 import time
 from pathlib import Path
 from typing import Any

@@ -1,8 +1,6 @@
 """Files a component's state refers to (the contract: the plugin guide, "Files a component's state refers to"):
 hard-linked into each checkpoint with their sha256, checked and put back on resume."""
 
-from __future__ import annotations
-
 import os
 import shutil
 from pathlib import Path

@@ -1,8 +1,6 @@
 """Parameter count and multiply-accumulates of a network (torch's FlopCounterMode), for metrics.json and
 ``sscl describe backbone``."""
 
-from __future__ import annotations
-
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -20,10 +18,8 @@ STANDARD_INPUT_SHAPES: tuple[tuple[int, int, int], ...] = ((1, 8, 8), (1, 28, 28
 
 
 def model_cost(module: nn.Module, input_shape: tuple[int, int, int]) -> dict[str, int]:
-    """``{"parameters": ..., "macs": ...}`` of ``module`` for one image of ``input_shape`` (C, H, W).
-
-    MACs are half the FLOPs FlopCounterMode counts in one forward pass (normalization, activations and pooling
-    count zero), run in eval mode, without gradients, under a forked RNG: no training mode or random stream changes."""
+    """``{"parameters": ..., "macs": ...}`` of ``module`` for one image of ``input_shape`` (C, H, W): MACs are half the
+    FLOPs FlopCounterMode counts in one pass in eval mode, without gradients, changing no training mode or RNG."""
     parameters = count_parameters(module)
     first = next(module.parameters(), None)
     device = first.device if first is not None else torch.device("cpu")

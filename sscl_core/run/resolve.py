@@ -1,7 +1,5 @@
 """Turning a RunConfig into component instances, checked against each other, before any data is loaded."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import attrs
@@ -48,13 +46,9 @@ class Components:
         def spec(instance: Any) -> dict[str, Any]:
             return {"name": type(instance).name, **hyperparameters(instance)}
 
-        data["dataset"] = spec(self.dataset)
-        data["backbone"] = spec(self.backbone) if self.backbone is not None else None
-        data["model"] = spec(self.model)
-        data["evaluator"] = spec(self.evaluator)
-        data["method"] = spec(self.method)
-        data["unlabeled"] = spec(self.unlabeled) if self.unlabeled is not None else None
-        data["memory_pool"] = spec(self.memory_pool) if self.memory_pool is not None else None
+        for section in ("dataset", "backbone", "model", "evaluator", "method", "unlabeled", "memory_pool"):
+            instance = getattr(self, section)
+            data[section] = spec(instance) if instance is not None else None
         data["callbacks"] = [spec(c) for c in self.callbacks]
         data["active_learning"] = self.active_learning.resolved() if self.active_learning is not None else None
         return data
@@ -100,7 +94,7 @@ def resolve_components(config: RunConfig, registry: Registry) -> Components:
         )
     pool = None
     if method.uses_memory_pool:
-        pool = registry.create("memory_pool", _pool_spec(config.memory_pool, method))
+        pool = registry.create("memory_pool", _with_default(config.memory_pool, dict(method.default_memory_pool)))
     callbacks = [registry.create("callback", spec) for spec in config.callbacks]
     active = _active_learner(config.active_learning, registry) if config.active_learning is not None else None
     return Components(
@@ -121,11 +115,6 @@ def _active_learner(section: Any, registry: Registry) -> Any:
     if registry.active_learning is None:
         raise registry.missing("the active_learning section (labels chosen by a query strategy)", "sscl-plugin-active")
     return registry.active_learning[0](section, registry)
-
-
-def _pool_spec(spec: dict[str, Any] | None, method: Method) -> dict[str, Any]:
-    """The configured pool, completed by the method's default pool when the name is left out or the same."""
-    return _with_default(spec, dict(method.default_memory_pool))
 
 
 DEVICE_TYPES = ("cpu", "cuda", "mps")

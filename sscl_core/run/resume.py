@@ -1,8 +1,6 @@
 """Resuming a run: which run directories qualify, and the check that the config is the run's own: the sha256 of
 the resolved config (location keys left out), a run recorded before fields were added comparing them at defaults."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import shlex

@@ -85,10 +85,8 @@ def capture_state(ctx: RunContext, members: Members, progress: Progress, config:
 def restore_state(
     ctx: RunContext, members: Members, state: dict[str, Any], before_load: Callable[[str], None] = lambda name: None
 ) -> Progress:
-    """Put a checkpoint back into a freshly built run (after ``before_run``) and return the results so far: the
-    tasks' labeled indices, each member's state in registration order (``before_load(name)`` runs right before its
-    ``load_state_dict``: the core puts the member's files back there), the model (strict), a rebuilt optimizer and
-    its state, the counters and the RNG states."""
+    """Put a checkpoint back into a freshly built run (after ``before_run``), in this order: labeled indices, each
+    member's state (right after ``before_load(name)``), the model, a rebuilt optimizer, counters, RNG states."""
     missing = [key for key in STATE_KEYS if key not in state]
     if missing:
         raise SsclError(f"the checkpoint lacks {', '.join(missing)}: {START_OVER}")

@@ -1,7 +1,5 @@
 """The run directory: resolved config, metrics and events of one run, written so a kill never leaves half a file."""
 
-from __future__ import annotations
-
 import contextlib
 import json
 import os

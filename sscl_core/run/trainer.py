@@ -55,10 +55,8 @@ def lifecycle_roles(components: Components) -> list[tuple[str, Any]]:
 
 
 class Trainer:
-    """Runs one config end to end and writes its run directory; checkpoints after every task.
-
-    ``Trainer(config, registry).run()`` starts a run, ``Trainer.resume(run_dir, config, registry).run()`` continues
-    one after its last checkpoint; SIGINT and SIGTERM stop it after the current iteration (:class:`RunInterrupted`)."""
+    """Runs one config end to end (``Trainer(config, registry).run()``, or ``Trainer.resume(run_dir, config,
+    registry).run()`` after the last checkpoint); SIGINT and SIGTERM stop it after the current iteration."""
 
     def __init__(
         self,

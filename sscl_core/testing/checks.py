@@ -1,7 +1,5 @@
 """The conformance kit's checks: each trains or exercises one component on the synthetic stream."""
 
-from __future__ import annotations
-
 import math
 from pathlib import Path
 from typing import Any

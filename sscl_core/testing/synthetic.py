@@ -1,8 +1,6 @@
 """The conformance kit's tiny world: a synthetic stream, a one-layer backbone, a plain cross-entropy method and a
 callback that stops a run like a kill, in a registry of their own."""
 
-from __future__ import annotations
-
 import math
 from pathlib import Path
 from typing import Any
@@ -127,6 +125,16 @@ class SyntheticDataset(Dataset):
         )
 
 
+class _TinyNet(nn.Module):
+    def __init__(self, inputs: int, width: int) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(inputs, width), nn.ReLU())
+        self.out_features = width
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.layers(x)
+
+
 @component
 class TinyBackbone(Backbone):
     """A one-layer perceptron backbone for conformance tests."""
@@ -136,9 +144,7 @@ class TinyBackbone(Backbone):
 
     def build(self, input_shape: tuple[int, int, int]) -> nn.Module:
         """Flatten, linear, ReLU."""
-        network = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(input_shape), self.width), nn.ReLU())
-        network.out_features = self.width
-        return network
+        return _TinyNet(math.prod(input_shape), self.width)
 
 
 @component
