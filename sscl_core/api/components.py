@@ -1,6 +1,4 @@
-"""Components: classes whose fields are their hyperparameters, in any class style (attrs, dataclasses, plain
-classes; see the plugin guide, "Components"). Config validation, ``sscl describe`` and error messages come from
-the fields here."""
+"""Components: classes whose fields are their hyperparameters, in any class style (see the plugin guide)."""
 
 import dataclasses
 import difflib

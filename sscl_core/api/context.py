@@ -46,9 +46,7 @@ class RunContext:
     global_iter: int = 0
 
     def files_dir(self, name: str) -> Path:
-        """A folder of the run for the files a component's state refers to (``name``: by convention the
-        component's); the component creates it, lists its files in ``disk_files()``, the core keeps them in
-        checkpoints."""
+        """A folder of the run for the files a component's state refers to (``name``: by convention the component's)."""
         return self.run_dir / FILES_DIR / name
 
     @property

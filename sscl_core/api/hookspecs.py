@@ -56,9 +56,8 @@ class RegistrationSpecs:
 
     @hookspec
     def register_active_learning(self, register: RegisterActiveLearning) -> None:
-        """Register what runs a config's ``active_learning`` section (sscl-plugin-active does): ``register(build)``
-        takes ``build(section, registry)``, which returns a lifecycle member whose ``resolved()`` is the section
-        with its defaults. One distribution at most registers it."""
+        """Register what runs a config's ``active_learning`` section: ``register(build)`` takes ``build(section,
+        registry)``, which returns a lifecycle member whose ``resolved()`` is the section with its defaults."""
 
     @hookspec
     def register_models(self, register: Register) -> None:

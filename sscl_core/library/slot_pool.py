@@ -12,9 +12,8 @@ from sscl_core.api.samples import detached_copy, nbytes, take
 
 
 def reservoir_slot(seen: int, size: int, generator: torch.Generator) -> int | None:
-    """Reservoir sampling's choice for the ``seen``-th distinct sample offered (counting from 1) to ``size``
-    slots: the next free slot while there is one, then slot j ~ U{0..seen-1} if j < size, else ``None``.
-    Every sample offered so far is then held with the same probability ``min(1, size / seen)``."""
+    """Reservoir sampling's slot for the ``seen``-th distinct sample (from 1) in ``size`` slots: the next free one, then
+    j ~ U{0..seen-1} if j < size, else ``None``: every sample is held with probability ``min(1, size / seen)``."""
     if seen <= size:
         return seen - 1
     j = int(torch.randint(0, seen, (1,), generator=generator))

@@ -64,9 +64,8 @@ def _fill(record: Any, current: Any) -> Any:
 
 
 def completed_record(recorded: dict[str, Any], registry: Registry) -> dict[str, Any]:
-    """A run's recorded resolved config with each key it lacks at the value this release resolves the same
-    record to: a field added to the run or to a component since the run started compares at its default. The
-    record stays as it is when this release cannot resolve it (the comparison then names what differs)."""
+    """A run's recorded resolved config with each key it lacks at the value this release resolves the record to (the
+    record as it is when it no longer resolves)."""
     try:
         config = build(RunConfig, normalize(recorded), "config")
         current = resolve_components(config, registry).resolved_config(config)

@@ -83,9 +83,8 @@ class Trainer:
         echo: Callable[[str], None] | None = None,
         progress_bar: bool = False,
     ) -> Trainer:
-        """A trainer that continues the run in ``run_dir`` after its last checkpoint (from the first task if
-        none was written); refused in one line when ``config`` differs from the run's or the checkpoint is
-        damaged, tampered with or finished."""
+        """A trainer that continues the run in ``run_dir`` after its last checkpoint; refused in one line when
+        ``config`` differs from the run's or the checkpoint is damaged or finished."""
         manifest = read_manifest(run_dir)
         if manifest is not None and manifest.finished:
             raise SsclError(

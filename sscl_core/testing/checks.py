@@ -41,10 +41,8 @@ def _train_twice(registry: Registry, tmp_path: Path, method: str, overrides: lis
 def check_method(
     method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()
 ) -> RunResult:
-    """Assert that a method trains on the synthetic stream with finite named losses and is deterministic.
-
-    ``extra`` adds components it needs (e.g. its memory pool); ``overrides`` are ``--set`` style settings.
-    """
+    """Assert that a method trains on the synthetic stream with finite named losses and is deterministic; ``extra``
+    adds components it needs (e.g. its memory pool), ``overrides`` are ``--set`` style settings."""
     result, seen_losses = _train_twice(make_registry(method_cls, *extra), tmp_path, method_cls.name, overrides)
     assert seen_losses, "the method was never trained"
     assert all(isinstance(v, float) and math.isfinite(v) for losses in seen_losses for v in losses.values()), (
@@ -57,13 +55,9 @@ def check_method(
 def check_resume(
     method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()
 ) -> RunResult:
-    """Assert that a run stopped in the middle of its second task (of three) and resumed from its checkpoint
-    ends with the same accuracy matrices, bit for bit, as the same run uninterrupted.
-
-    Fails when the method (or its pool) keeps state outside ``state_dict``, draws random numbers from another
-    generator than ``ctx.generator`` or the torch global one, or puts objects other than tensors and plain data
-    in its state. Returns the resumed run's result.
-    """
+    """Assert that a run stopped in the middle of its second task (of three) and resumed from its checkpoint ends with
+    the same accuracy matrices, bit for bit, as the run uninterrupted: it fails on state outside ``state_dict``, random
+    draws from a generator other than ``ctx.generator`` or torch's, and state that is not plain data."""
     registry = make_registry(method_cls, *extra)
     iters = tiny_config(tmp_path, method_cls.name, list(overrides)).train.iters_per_task
     settings = [*overrides, "dataset.num_tasks=3"]
@@ -113,11 +107,8 @@ def check_memory_pool(pool_cls: type[MemoryPool], size: int = 16) -> None:
 
 
 def check_query_strategy(strategy_cls: type[QueryStrategy], **settings: Any) -> None:
-    """Assert that a strategy returns min(budget, unlabeled) distinct unlabeled candidates, repeatably.
-
-    Checks budgets 0, 7 and more than the pool, with and without labeled candidates, and that the choice
-    depends only on the generator it is given (not on the torch global RNG). ``settings`` are hyperparameters.
-    """
+    """Assert that a strategy returns min(budget, unlabeled) distinct unlabeled candidates for budgets 0, 7 and more
+    than the pool, with and without labeled candidates, drawing only from its generator (``settings``: its fields)."""
     gen = torch.Generator().manual_seed(0)
     probs = torch.softmax(torch.randn(30, 4, generator=gen), dim=1)
     features = torch.randn(30, 6, generator=gen) if strategy_cls.needs_features else None
@@ -142,10 +133,8 @@ def check_query_strategy(strategy_cls: type[QueryStrategy], **settings: Any) -> 
 
 
 def check_unlabeled_loss(loss_cls: type[UnlabeledLoss], tmp_path: Path, overrides: list[str] = ()) -> RunResult:
-    """Assert that an unlabeled loss, composed with :class:`LabeledCrossEntropy` on the synthetic stream, adds
-    finite terms of its own to the method's losses, gives the same accuracy matrices twice for one seed, and
-    resumes bit for bit from a checkpoint taken in the middle of a run (so its state is in ``state_dict``).
-    ``overrides`` are ``--set`` style settings (``unlabeled.KEY=VALUE`` for the loss's own)."""
+    """Assert that an unlabeled loss, composed with :class:`LabeledCrossEntropy`, adds finite terms of its own, is
+    deterministic and resumes bit for bit; ``overrides``: ``--set`` settings (``unlabeled.KEY=VALUE`` for its own)."""
     settings = [*overrides, f"unlabeled.name={loss_cls.name}"]
     result, seen_losses = _train_twice(make_registry(loss_cls), tmp_path, LabeledCrossEntropy.name, settings)
     own = [name for losses in seen_losses for name in losses if name != "ce"]
