@@ -1,24 +1,8 @@
-"""The driver of the config's ``active_learning`` section: at the start of each task a query strategy chooses
-which training images get labels (registered with the core through ``register_active_learning``).
-
-Selected by the config section ``active_learning`` for any method::
-
-    active_learning: {strategy: entropy, budget_per_class: 5}     # or budget_per_task: 10
-
-Other keys of the section are the strategy's hyperparameters. When the section is present, the dataset's own
-labeled images of every task are discarded at ``before_task`` and the strategy chooses the task's labels from
-its whole pool of training images, scored by the model as it stands after the previous task (on the first
-task: the untrained model). The selection runs first among the ``before_task`` hooks, so the method's own
-``before_task`` already sees the chosen labels.
-
-Budgets:
-
-- ``budget_per_class: K`` (the seed's protocol): the strategy ranks every unlabeled image; walking down the
-  ranking, each image's oracle class decides which class budget it counts against, and an image whose class
-  has its K labels is skipped. Every class ends with exactly K labels (all of its images if it has fewer).
-- ``budget_per_task: K``: the strategy's K best images are labeled; no class information (and no label) is
-  used before they are acquired.
-"""
+"""The driver of the config's ``active_learning`` section (registered with ``register_active_learning``): at the
+start of each task, before any other ``before_task``, the strategy chooses the task's labels from its whole pool,
+scored by the model as it stands, within ``budget_per_class`` (the seed's protocol: the ranking is walked and each
+image counts against its oracle class's budget) or ``budget_per_task`` (no label read before acquisition); the
+user guide's "Active learning" section has the details."""
 
 from __future__ import annotations
 
