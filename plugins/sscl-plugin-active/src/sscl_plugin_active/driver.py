@@ -129,9 +129,7 @@ class ActiveLearner:
             quota = {key: math.ceil(left / (rounds - r)) for key, left in remaining.items()}
             if sum(quota.values()) == 0:
                 continue
-            candidates = Candidates(
-                probs=probs, features=features, labeled=position[labeled], labels=column_of[labels]
-            )
+            candidates = Candidates(probs=probs, features=features, labeled=position[labeled], labels=column_of[labels])
             if per_class is None:
                 picked = keep[self._ask(candidates, quota[None], generator)]
             else:
