@@ -5,17 +5,9 @@ import argparse
 import sys
 from typing import NoReturn
 
-from sscl_core.api.command import Command
 from sscl_core.api.errors import SsclError
-from sscl_core.cli.inspection import (
-    _add_describe_arguments,
-    _add_json_argument,
-    _add_list_arguments,
-    command_describe,
-    command_list,
-    command_plugins,
-)
-from sscl_core.cli.training import _add_config_arguments, _add_run_arguments, command_config, command_run
+from sscl_core.cli.inspection import DESCRIBE, LIST, PLUGINS
+from sscl_core.cli.training import CONFIG, RUN
 from sscl_core.plugins.registry import Registry, load_registry
 from sscl_core.run.interrupt import RunInterrupted
 
@@ -68,17 +60,7 @@ def missing_command(name: str, registry: Registry) -> SsclError | None:
     return registry.missing(f"'sscl {name}'", dist)
 
 
-BUILTIN_COMMANDS = (
-    Command("run", "train a method on a task stream and write a run directory", _add_run_arguments, command_run),
-    Command("config", "print the resolved config (defaults included) as YAML", _add_config_arguments, command_config),
-    Command(
-        "plugins", "installed plugin distributions, their components and hooks", _add_json_argument, command_plugins
-    ),
-    Command("list", "registered components of one kind", _add_list_arguments, command_list),
-    Command(
-        "describe", "a component's hyperparameters, defaults and properties", _add_describe_arguments, command_describe
-    ),
-)
+BUILTIN_COMMANDS = (RUN, CONFIG, PLUGINS, LIST, DESCRIBE)
 """The commands of sscl-core; plugins add others through ``register_commands``."""
 BUILTIN_NAMES = frozenset(command.name for command in BUILTIN_COMMANDS)
 

@@ -171,3 +171,12 @@ def _print_backbone_cost(cls: type, shapes: list[tuple[int, int, int]], classes:
                 f"  {shape:<9} {row['parameters']:>12,} parameters  {format_macs(row['macs']):>10} MACs  "
                 f"{row['out_features']} features"
             )
+
+
+PLUGINS = Command(
+    "plugins", "installed plugin distributions, their components and hooks", _add_json_argument, command_plugins
+)
+LIST = Command("list", "registered components of one kind", _add_list_arguments, command_list)
+DESCRIBE = Command(
+    "describe", "a component's hyperparameters, defaults and properties", _add_describe_arguments, command_describe
+)
