@@ -1,9 +1,5 @@
-"""sscl: a plugin framework for semi-supervised continual learning on edge devices.
-
-The core defines the hooks, the component interfaces, the trainer and the evaluation; every dataset,
-backbone, method, memory pool, query strategy and callback comes from a plugin, and so do the commands
-beyond run, config, plugins, list and describe.
-"""
+"""sscl: a plugin framework for semi-supervised continual learning on edge devices; these names are its
+public API (docs/plugin-guide.md)."""
 
 from sscl_core.api.backbone import Backbone
 from sscl_core.api.batch import SemiBatch

@@ -12,9 +12,9 @@ from sscl_core import Callback, Method, QueryStrategy, SsclError, Task, componen
 from sscl_core.config.run_config import load_config
 from sscl_core.plugins.errors import PluginError
 from sscl_core.plugins.registry import load_registry
-from sscl_core.run.active_learning import take_per_class
 from sscl_core.run.trainer import Trainer
 from sscl_plugin_active.committee import QueryByCommittee
+from sscl_plugin_active.driver import build_active_learner
 from sscl_plugin_active.uncertainty import Entropy, LeastConfidence, Margin, RandomQuery
 from sscl_plugin_cl.er import ExperienceReplay
 from sscl_plugin_cl.reservoir import ReservoirPool
@@ -151,7 +151,7 @@ class SnapshotEvalCalls(Callback):
 
 
 def registry(*extra):
-    return testing.make_registry(
+    reg = testing.make_registry(
         ExperienceReplay,
         ReservoirPool,
         RandomQuery,
@@ -167,6 +167,8 @@ def registry(*extra):
         SnapshotEvalCalls,
         *extra,
     )
+    reg.add_active_learning(build_active_learner, "sscl-plugin-active")
+    return reg
 
 
 def run_synthetic(tmp_path, active, overrides=(), method="er"):
@@ -194,16 +196,6 @@ def test_per_class_budget_holds_exactly(tmp_path, strategy):
     for event, seen in zip(events(result.run_dir), SEEN, strict=True):
         assert sorted(event["labeled"]) == sorted(seen["labeled"].tolist())
         assert sorted(i for r in event["chosen"] for i in r) == sorted(event["labeled"])
-
-
-def test_take_per_class_walks_the_ranking_until_every_class_budget_is_full():
-    ranking, classes = torch.tensor([5, 3, 8, 1, 9, 4]), torch.tensor([0, 0, 1, 0, 1, 1])
-    taken, walked = take_per_class(ranking, classes, {0: 1, 1: 2})
-    assert taken.tolist() == [5, 8, 9] and walked == 5
-    taken, walked = take_per_class(ranking, classes, {0: 2, 1: 0})
-    assert taken.tolist() == [5, 3] and walked == 2
-    taken, walked = take_per_class(ranking, classes, {0: 9, 1: 1})  # class 0 has fewer than its budget
-    assert taken.tolist() == [5, 3, 8, 1] and walked == 6
 
 
 def test_a_class_with_fewer_images_than_its_budget_gives_all_of_them(tmp_path):
@@ -340,6 +332,19 @@ def test_bad_active_learning_settings(sscl, value, message):
     code, _out, err = sscl("run", "--set", f"active_learning={value}", "--set", "train.iters_per_task=1")
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert message in err
+
+
+def test_the_section_without_the_active_plugin_names_it_in_one_line(sscl, monkeypatch):
+    monkeypatch.setenv("SSCL_LOAD_PLUGINS", "sscl-plugin-datasets,sscl-plugin-backbones,sscl-plugin-cl")
+    code, _out, err = sscl("run", "--method", "er", "--set", "active_learning={strategy: entropy, budget_per_class: 5}")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "comes from the sscl-plugin-active distribution, which SSCL_LOAD_PLUGINS leaves out" in err
+
+
+def test_a_second_driver_of_the_section_is_refused_naming_both():
+    reg = registry()
+    with pytest.raises(SsclError, match="active_learning driver is registered by both sscl-plugin-active and other-dist"):
+        reg.add_active_learning(lambda section, registry: None, "other-dist")
 
 
 def test_config_command_shows_the_resolved_section(sscl):

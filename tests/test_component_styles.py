@@ -41,7 +41,7 @@ def sscl(site, *args, cwd):
     env = {
         **os.environ,
         "PYTHONPATH": str(site),
-        "SSCL_LOAD_PLUGINS": "sscl-styles-plugin,sscl-plugin-ssl",
+        "SSCL_LOAD_PLUGINS": "sscl-styles-plugin,sscl-plugin-ssl,sscl-plugin-active",
         "OMP_NUM_THREADS": "1",
     }
     return subprocess.run(

@@ -1,7 +1,5 @@
 """Backbones: the feature extractors that model components build networks on."""
 
-from __future__ import annotations
-
 import functools
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -14,13 +12,8 @@ from sscl_core.api.weights import load_weights
 
 @component
 class Backbone:
-    """Base class of backbone components: a factory for a feature extractor.
-
-    ``build(input_shape)`` returns an ``nn.Module`` that maps images (N, C, H, W) to features (N, F) and has
-    an integer attribute ``out_features`` (F). This is the one interface methods use for feature access.
-    Every backbone takes ``weights``: the ``build`` of each subclass loads that file into the network it built
-    (:mod:`sscl_core.api.weights`), so pretrained weights reach whatever model or method builds the backbone.
-    """
+    """Base class of backbone components: ``build(input_shape)`` returns an ``nn.Module`` mapping images (N, C, H, W)
+    to features (N, F) with an integer ``out_features``; every subclass's ``build`` also loads ``weights`` into it."""
 
     name: ClassVar[str]
 

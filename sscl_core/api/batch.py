@@ -1,7 +1,5 @@
 """The batch a method trains on in one iteration."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import attrs
@@ -13,16 +11,8 @@ from sscl_core.api.samples import to_device
 
 @attrs.define(eq=False)
 class SemiBatch:
-    """Labeled and unlabeled samples of one iteration, already transformed and on the run's device.
-
-    ``x`` is the weak view of the labeled images, ``y`` their targets (labels for classification; any structure
-    the problem kind defines, see :mod:`sscl_core.api.samples`) and ``index`` their positions in the
-    task's training images; ``x_raw`` keeps the uint8 images (on the CPU) for memory pools. The unlabeled
-    fields are ``None`` when the method does not ask for them in this iteration (then they are not even
-    loaded); ``u_raw`` and ``u_index`` are set whenever any unlabeled view is. ``labeled_weight`` (N,) weighs
-    each labeled sample's supervised loss when a hook sets it (e.g. UDA's training-signal annealing in
-    ``before_iter``); methods that honor it average their labeled loss over the total weight.
-    """
+    """Labeled and unlabeled samples of one iteration, transformed and on the run's device (field by field:
+    docs/hooks.md, "What the hooks can reach")."""
 
     x: Tensor | list[Any]
     y: Tensor | list[Any]

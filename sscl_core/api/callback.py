@@ -1,7 +1,5 @@
 """The callback interface: components that only observe a run through lifecycle hooks."""
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 from sscl_core.api.components import component

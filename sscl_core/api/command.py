@@ -34,13 +34,8 @@ def _check_callable(_instance: Any, attribute: attrs.Attribute, value: Any) -> N
 
 @attrs.frozen
 class Command:
-    """One subcommand of ``sscl``: ``sscl NAME ARGS...``.
-
-    ``add_arguments(parser)`` adds the command's arguments to its argparse subparser; ``run(args, registry)``
-    gets the parsed arguments and the registry the CLI loaded (the installed components and presets) and
-    returns the exit code (``None`` counts as 0). Bad input is an :class:`~sscl_core.SsclError`: the CLI
-    prints its message as one line and exits with code 2.
-    """
+    """One subcommand of ``sscl``: ``add_arguments(parser)`` adds its arguments, ``run(args, registry)`` runs it and
+    returns the exit code (``None``: 0); an :class:`~sscl_core.SsclError` is one line and exit code 2."""
 
     name: str = attrs.field(validator=_check_name)
     """The subcommand, e.g. ``bench`` for ``sscl bench``."""

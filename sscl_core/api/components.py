@@ -1,20 +1,4 @@
-"""Components: classes whose fields are their hyperparameters.
-
-Every dataset, backbone, method, memory pool, query strategy and callback is a *component*: a class with a
-``name`` class attribute whose fields are its hyperparameters. The documented way is :func:`component` with
-fields declared by :func:`param`, but any of these styles works (see :func:`hyperparameter_fields`):
-
-- attrs classes (``@attrs.define``, ``@attrs.frozen``, ``@component``): their init fields;
-- dataclasses (``@dataclasses.dataclass``, frozen or not): their init fields (help text in ``metadata["help"]``);
-- plain classes: the parameters of their ``__init__``, each kept as an attribute of the same name.
-
-Fields of an attrs base class that the component's own ``__init__`` does not take (``MemoryPool.size``, the
-schedule of ``UnlabeledLoss``, ...) stay hyperparameters of the component: :func:`build` sets them before
-``__init__`` runs. Defaults, validators and help texts live on the fields; config validation, ``sscl describe``
-and error messages are derived from them here.
-"""
-
-from __future__ import annotations
+"""Components: classes whose fields are their hyperparameters, in any class style (see the plugin guide)."""
 
 import dataclasses
 import difflib
@@ -37,10 +21,7 @@ def component(cls: type[T]) -> type[T]:
 
 
 def param(default: Any = attrs.NOTHING, *, help: str = "", validator: Any = None) -> Any:
-    """Declare a hyperparameter field with its default, an optional attrs validator and a help text.
-
-    Mutable defaults (lists, dicts) are copied for each instance.
-    """
+    """Declare a hyperparameter field with its default (mutable ones copied per instance), validator and help."""
     if isinstance(default, (list, dict, set)):
         value = default
         return attrs.field(factory=lambda: type(value)(value), validator=validator, metadata={"help": help})
@@ -53,6 +34,16 @@ def close_match(word: str, options: typing.Iterable[str]) -> str:
     return f"; did you mean '{found[0]}'?" if found else ""
 
 
+SCALARS: dict[Any, tuple[str, Callable[[Any], bool]]] = {
+    type(None): ("null", lambda v: v is None),
+    bool: ("true or false", lambda v: isinstance(v, bool)),
+    int: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    float: ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    str: ("a string", lambda v: isinstance(v, str)),
+}
+"""The scalar types of hyperparameters: how errors name each, and which values it accepts."""
+
+
 def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is typing.Literal:
@@ -62,17 +53,7 @@ def _type_name(tp: Any) -> str:
     if origin in (list, tuple):
         args = [a for a in typing.get_args(tp) if a is not Ellipsis]
         return f"a list, each {_type_name(args[0])}" if args else "a list"
-    if tp is type(None):
-        return "null"
-    if tp is float:
-        return "a number"
-    if tp is int:
-        return "an integer"
-    if tp is bool:
-        return "true or false"
-    if tp is str:
-        return "a string"
-    return getattr(tp, "__name__", str(tp))
+    return SCALARS[tp][0] if tp in SCALARS else getattr(tp, "__name__", str(tp))
 
 
 def coerce(value: Any, tp: Any, where: str) -> Any:
@@ -103,21 +84,9 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
     elif origin is dict or tp is dict:
         if isinstance(value, dict):
             return value
-    elif tp is type(None):
-        if value is None:
-            return None
-    elif tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
+    elif tp in SCALARS:
+        if SCALARS[tp][1](value):
+            return float(value) if tp is float else value
     elif isinstance(tp, type) and attrs.has(tp):
         if isinstance(value, tp):
             return value
@@ -204,11 +173,8 @@ def hyperparameter_fields(cls: type) -> dict[str, Hyperparameter]:
 
 
 def build(cls: type[T], values: dict[str, Any], where: str) -> T:
-    """Construct the component (or config section) class ``cls`` from a plain mapping, validating every key and
-    value.
-
-    ``where`` names the config section in error messages (e.g. ``"method 'er'"`` or ``"train"``).
-    """
+    """Construct the component (or config section) class ``cls`` from a plain mapping, checking every key and value
+    (``where`` names the section in errors); base attrs fields its ``__init__`` does not take are set first."""
     if not isinstance(values, dict):
         raise SsclError(f"{where}: expected a mapping of settings, got {values!r}")
     fields = hyperparameter_fields(cls)

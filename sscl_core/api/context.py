@@ -25,11 +25,8 @@ if TYPE_CHECKING:
 
 @attrs.define(eq=False)
 class RunContext:
-    """The state of a run: config, stream, model, optimizer, device, counters, hooks and event log.
-
-    ``task_iter`` counts iterations within the current task (it restarts at every task); ``global_iter``
-    counts all of them. ``hook`` calls the run's lifecycle hooks (method, pool and callbacks only).
-    """
+    """The state of a run: config, stream, model, optimizer, device, counters, hooks and event log; ``task_iter``
+    restarts with every task, ``global_iter`` counts all iterations (docs/hooks.md, "What the hooks can reach")."""
 
     config: RunConfig
     stream: TaskStream
@@ -49,9 +46,7 @@ class RunContext:
     global_iter: int = 0
 
     def files_dir(self, name: str) -> Path:
-        """A folder of the run for the files a component's state refers to (``name``: by convention the
-        component's); the component creates it, lists its files in ``disk_files()``, the core keeps them in
-        checkpoints."""
+        """A folder of the run for the files a component's state refers to (``name``: by convention the component's)."""
         return self.run_dir / FILES_DIR / name
 
     @property

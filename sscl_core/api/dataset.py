@@ -1,7 +1,5 @@
 """The dataset interface: a component that builds a task stream."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,13 +9,9 @@ from sscl_core.api.task import SCENARIOS, TaskStream
 
 @component
 class Dataset:
-    """Base class of dataset components: ``build_stream(seed)`` returns the run's :class:`TaskStream`.
-
-    The scenario is a field of every dataset, and ``problem`` (the kind of learning problem: classification,
-    detection, ...) a class attribute, so the run can check the method's compatibility before any data is
-    loaded. ``default_model`` and ``default_evaluator`` are the model and evaluator components a run uses when
-    its config names none.
-    """
+    """Base class of dataset components: ``build_stream(seed)`` returns the run's :class:`TaskStream`; the scenario
+    (a field) and ``problem`` let the run check the method before data loads, ``default_model``/``default_evaluator``
+    serve configs that name none."""
 
     name: ClassVar[str]
     problem: ClassVar[str] = "classification"

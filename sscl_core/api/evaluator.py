@@ -1,9 +1,5 @@
-"""The evaluator interface and the summary metrics of continual learning, for any named metric matrix.
-
-After each task the run's evaluator scores every task seen so far under each of its metrics; the run keeps one
-matrix per metric, ``R[metric][i][j]``: the score on task j after training task i (``None`` above the diagonal),
-higher is better. Mean average, final average, forgetting and backward transfer are computed for each matrix.
-"""
+"""The evaluator interface and the summary metrics of continual learning for any metric matrix ``R[metric][i][j]``:
+the score on task j after training task i (``None`` above the diagonal), higher is better."""
 
 from __future__ import annotations
 
@@ -21,12 +17,8 @@ Matrix = list[list[float | None]]
 
 @component
 class Evaluator:
-    """Base class of evaluators: score the model on the test data of every task seen so far.
-
-    ``metrics`` names the matrices it fills; ``result_key`` is where metrics.json keeps them
-    (``metrics.json[result_key][metric]``) and the word the CLI reports them with; ``unit`` follows the numbers
-    (e.g. ``"%"``). ``problems`` lists the problem kinds it scores.
-    """
+    """Base class of evaluators: score the model on every task seen so far under each of ``metrics``; metrics.json keeps
+    them under ``result_key`` with ``unit``; ``problems`` lists the problem kinds it scores."""
 
     name: ClassVar[str]
     problems: ClassVar[tuple[str, ...]] = ()

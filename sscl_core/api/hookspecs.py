@@ -1,10 +1,4 @@
-"""Every hook of sscl, in two groups.
-
-Registration hooks are implemented by plugin modules (the objects named by ``sscl`` entry points) and are
-called once when plugins load. Lifecycle hooks are implemented by the components selected for a run
-(method, memory pool, callbacks) as ``@hookimpl`` methods; the trainer calls them with keyword arguments, so
-an implementation may take any subset of the arguments.
-"""
+"""Every hook of sscl: registration hooks on plugin modules, lifecycle hooks on a run's components (docs/hooks.md)."""
 
 from __future__ import annotations
 
@@ -28,6 +22,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 Register = Callable[[type], None]
 RegisterPreset = Callable[[Path], None]
 RegisterCommand = Callable[[Command], None]
+ActiveLearningBuilder = Callable[[dict[str, Any], Any], Any]
+"""``build(section, registry)``: the run's active-learning step for a config's ``active_learning`` section."""
+RegisterActiveLearning = Callable[[ActiveLearningBuilder], None]
 
 
 class RegistrationSpecs:
@@ -58,6 +55,11 @@ class RegistrationSpecs:
         """Register active-learning query strategies (subclasses of ``sscl_core.QueryStrategy``)."""
 
     @hookspec
+    def register_active_learning(self, register: RegisterActiveLearning) -> None:
+        """Register what runs a config's ``active_learning`` section: ``register(build)`` takes ``build(section,
+        registry)``, which returns a lifecycle member whose ``resolved()`` is the section with its defaults."""
+
+    @hookspec
     def register_models(self, register: Register) -> None:
         """Register model components (subclasses of ``sscl_core.Model``): the networks of problem kinds."""
 
@@ -77,18 +79,11 @@ class RegistrationSpecs:
     @hookspec
     def register_commands(self, register: RegisterCommand) -> None:
         """Register subcommands of ``sscl`` beyond run, plugins, list, describe and config: ``register(command)``
-        takes a :class:`sscl_core.command.Command` (name, help, a function adding its arguments to an argparse
-        subparser, a function running it and returning the exit code)."""
+        takes a :class:`sscl_core.Command`."""
 
 
 class LifecycleSpecs:
-    """Hooks the trainer calls on the run's components, in this order for each run:
-
-    ``before_run``; per task ``before_task``, then iterations (``before_epoch`` every
-    ``train.virtual_epoch_iters`` iterations, ``before_iter``/``after_iter`` around each, ``after_epoch``),
-    ``after_task``, ``before_val``/``after_val`` around the evaluation of every task seen so far; finally
-    ``after_run``.
-    """
+    """Hooks the trainer calls on the run's components, with keyword arguments, in the order of docs/hooks.md."""
 
     @hookspec
     def before_run(self, ctx: RunContext) -> None:

@@ -1,7 +1,5 @@
 """The memory-pool interface: where replay methods keep past samples."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,11 +43,8 @@ class MemoryPool:
         return 0
 
     def disk_files(self) -> list[Path]:
-        """The files of the disk tier that the current state refers to, all inside ``ctx.pool_dir``.
-
-        A pool with a disk tier never changes such a file in place: it writes a new file (or replaces one with
-        ``os.replace``), so checkpoints can keep the files by hard link. RAM-only pools return no files.
-        """
+        """The disk tier's files that the state refers to, inside ``ctx.pool_dir``, never changed in place (the
+        plugin guide, "Files a component's state refers to"); RAM-only pools have none."""
         return []
 
     def max_disk_bytes(self) -> int | None:

@@ -18,14 +18,9 @@ UNLABELED_VIEWS = ("weak", "strong")
 
 @component
 class Method:
-    """Base class of learning methods.
-
-    A method changes what is learned only through the losses of :meth:`forward_train` and its lifecycle
-    hooks (``@hookimpl`` methods on the subclass); the trainer owns the loop, the optimizer step and the
-    clock. Class attributes describe it: ``name``, ``compatibility`` (the scenarios it supports), ``problems``
-    (the problem kinds it trains: ``"*"`` for every kind whose model has a ``loss``), ``uses_unlabeled`` and
-    ``uses_memory_pool`` (then ``ctx.memory_pool`` is built from the config, or from ``default_memory_pool``).
-    """
+    """Base class of learning methods: the losses of :meth:`forward_train` and lifecycle hooks are all a method
+    changes; class attributes say its ``compatibility`` (scenarios), ``problems`` (``"*"``: any kind whose model has a
+    ``loss``), ``uses_unlabeled`` and ``uses_memory_pool`` (then built from the config or ``default_memory_pool``)."""
 
     name: ClassVar[str]
     compatibility: ClassVar[tuple[str, ...]] = SCENARIOS

@@ -18,14 +18,8 @@ ANY_PROBLEM = "*"
 
 @component
 class Model:
-    """Base class of model components: a factory for the network of one or more problem kinds.
-
-    ``build(stream, backbone)`` returns the ``nn.Module`` the run trains (``ctx.model``): it maps a batch of
-    inputs to the outputs the problem's evaluator scores. A model that methods train generically (``finetune``,
-    ``er``) also has ``loss(outputs, targets, reduction="mean")``, the problem's supervised loss (``"none"``:
-    one value per sample). ``problems`` lists the kinds it builds networks for; ``uses_backbone`` says whether
-    it builds on the run's backbone component.
-    """
+    """Base class of model components: ``build(stream, backbone)`` returns the network the run trains; a model that
+    generic methods train also has ``loss(outputs, targets, reduction="mean")`` (the plugin guide, "Problem kinds")."""
 
     name: ClassVar[str]
     problems: ClassVar[tuple[str, ...]] = ()

@@ -1,7 +1,5 @@
 """The active-learning query-strategy interface: what a strategy sees of a task's pool and what it returns."""
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 import attrs
@@ -13,14 +11,8 @@ from sscl_core.api.components import component
 
 @attrs.define(eq=False)
 class Candidates:
-    """A task's training images as a query strategy sees them, scored by the current model.
-
-    ``probs`` (N, C) are the model's class probabilities over the C *scoring classes* (the task's classes, or
-    every class seen so far in class-IL), one row per training image of the task. ``features`` (N, F) are the
-    backbone's features of the same images, present only when the strategy sets ``needs_features``.
-    ``labeled`` are the candidates labeled so far in this selection (empty in the first round) and ``labels``
-    their classes as column indices of ``probs``; a strategy never picks a labeled candidate again.
-    """
+    """A task's training images as a strategy sees them: ``probs`` (N, C) over the scoring classes, ``features``
+    (N, F) when it ``needs_features``, the ``labeled`` candidates so far and their ``labels`` (columns of ``probs``)."""
 
     probs: Tensor
     features: Tensor | None = None
@@ -40,19 +32,8 @@ class Candidates:
 
 @component
 class QueryStrategy:
-    """Base class of query strategies: rank a task's unlabeled images by how much their labels are worth.
-
-    :meth:`select` returns ``min(budget, unlabeled)`` distinct unlabeled candidates, most informative first;
-    with a budget of at least the number of unlabeled candidates it is a full ranking (per-class budgets walk
-    it). A budget of 0 gives an empty tensor. Randomness (ties, random choice, bootstrap) comes only from
-    ``generator``, so runs repeat exactly.
-
-    ``uses_model`` says whether the strategy looks at the model at all: when False (e.g. random choice) the pool
-    is not scored and ``candidates.probs`` is uniform. ``needs_features`` asks the run for backbone features.
-    ``rounds`` splits the budget into that many rounds; after each round the chosen images are labeled and
-    :meth:`select` sees them in ``candidates.labeled`` and ``candidates.labels`` (the model is not retrained in
-    between, so only strategies that learn from those labels, like query by committee, need more than one round).
-    """
+    """Base class of query strategies: :meth:`select` ranks a task's unlabeled images by the worth of their labels;
+    ``uses_model``, ``needs_features`` and ``rounds`` are explained in the plugin guide, "Query strategies"."""
 
     name: ClassVar[str]
     uses_model: ClassVar[bool] = True

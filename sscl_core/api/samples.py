@@ -1,12 +1,6 @@
-"""Sample fields of any structure: a tensor with one row per sample, or a list with one entry per sample.
-
-Classification keeps labels in one tensor; a problem whose targets differ per sample (box lists, images of
-different sizes) keeps a list. Images that stay on disk may be an object that reads the rows a batch needs
-(``take_rows(index)`` and ``values[a:b]`` give tensors, ``len()`` counts them). The trainer, the batch builder
-and the slot pools index, move and measure them through these helpers, so they never ask which one a field is.
-"""
-
-from __future__ import annotations
+"""Sample fields of any structure: a tensor with one row per sample, a list with one entry per sample (box lists,
+images of different sizes), or an object that reads a batch's rows on demand (``take_rows``, e.g. images kept on
+disk); these helpers index, move and measure them alike."""
 
 from typing import Any
 

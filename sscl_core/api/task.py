@@ -1,7 +1,5 @@
 """Tasks and task streams: what a continual run learns, in order."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -29,17 +27,9 @@ class BatchTransforms(Protocol):
 
 @attrs.define(eq=False)
 class Task:
-    """One task of a split-semi stream: its classes, its training images and the few that carry labels.
-
-    ``train_x`` holds every training image of the task's classes as uint8 (N, C, H, W); all of them form the
-    unlabeled pool. ``labeled_index`` says which of them carry labels; their labels come from the oracle
-    that only :meth:`acquire_labels` consults, so a method never sees labels it was not given.
-
-    For classification the targets (``oracle_y``, ``test_y``) are class ids in a tensor. Another problem kind
-    may keep images of different sizes in a list (``train_x``, ``test_x``) and targets of any structure (e.g.
-    one dict of boxes per image) in a list, and images that stay on disk in an object that reads a batch's rows
-    on demand: see :mod:`sscl_core.api.samples`.
-    """
+    """One task of a split-semi stream: every training image (the unlabeled pool, uint8) and which carry labels, read
+    from the oracle only by :meth:`acquire_labels`; targets are class ids for classification, a list for other kinds;
+    images may stay on disk in an object that reads a batch's rows (:mod:`sscl_core.api.samples`)."""
 
     id: int
     classes: tuple[int, ...]
@@ -64,10 +54,7 @@ class Task:
         return take(self.oracle_y, self.labeled_index)
 
     def acquire_labels(self, indices: Tensor) -> Tensor:
-        """Ask the oracle for the labels of training images ``indices`` and add them to the labeled set.
-
-        Returns their labels. Indices already labeled are not added twice.
-        """
+        """The oracle's labels of training images ``indices``, now added to the labeled set (each once)."""
         indices = torch.as_tensor(indices, dtype=torch.long).flatten()
         if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= len(self)):
             raise IndexError(f"task {self.id}: label request outside 0..{len(self) - 1}")

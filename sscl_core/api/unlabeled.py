@@ -1,13 +1,5 @@
-"""The unlabeled-loss interface: a semi-supervised loss added to any method's losses by configuration.
-
-A run combines its method with at most one unlabeled loss (config section ``unlabeled``, or the method
-shorthand ``--method der+fixmatch``). In every iteration the trainer loads the views the loss asks for, calls
-the method's ``forward_train`` and adds the loss's terms multiplied by the schedule's weight:
-``weight * ramp(progress)`` after ``warmup`` and zero before it. While the weight is zero the loss is not
-called and its views are not loaded, so a warm-up costs nothing. The schedule restarts with every task, like
-the learning rate. An unlabeled loss may implement lifecycle hooks (e.g. ``before_iter`` to set
-``batch.labeled_weight``); its ``state_dict`` is saved with the run's checkpoints.
-"""
+"""The unlabeled-loss interface: a semi-supervised loss added to any method's losses by configuration (``unlabeled``,
+or ``--method der+fixmatch``), weighted by a schedule that restarts with every task (see the plugin guide)."""
 
 from __future__ import annotations
 
@@ -29,11 +21,8 @@ RAMP_SHAPES = ("linear", "cosine", "sigmoid")
 
 
 def ramp_factor(shape: str, progress: float) -> float:
-    """The ramp's value at ``progress`` (0 at the start of the ramp, 1 at its end; clipped outside).
-
-    ``linear`` is ``p``, ``cosine`` is ``0.5 - 0.5 cos(pi p)``, ``sigmoid`` is ``exp(-5 (1 - p)^2)`` (the
-    ramp of temporal ensembling and Mean Teacher).
-    """
+    """The ramp at ``progress`` (0 at its start, 1 at its end; clipped): ``linear`` p, ``cosine`` 0.5 - 0.5 cos(pi p),
+    ``sigmoid`` exp(-5 (1 - p)^2) (the ramp of temporal ensembling and Mean Teacher)."""
     p = min(max(progress, 0.0), 1.0)
     if shape == "linear":
         return p
@@ -46,12 +35,8 @@ def ramp_factor(shape: str, progress: float) -> float:
 
 @component
 class UnlabeledLoss:
-    """Base class of unlabeled-loss components (FixMatch, UDA, ...), composable with any method.
-
-    Subclasses set ``name`` and ``views`` (the unlabeled views they read: ``"weak"``, ``"strong"``) and
-    implement :meth:`losses`. The schedule fields below are shared by every unlabeled loss; a subclass may
-    change their defaults by redeclaring them.
-    """
+    """Base class of unlabeled losses (FixMatch, UDA, ...): ``name``, ``views`` (the unlabeled views it reads) and
+    :meth:`losses`; the schedule fields below are shared, and a subclass may redeclare one to change its default."""
 
     name: ClassVar[str]
     views: ClassVar[tuple[str, ...]] = ("weak", "strong")

@@ -1,7 +1,5 @@
 """attrs validators that components and config sections share: each raises ValueError naming the field."""
 
-from __future__ import annotations
-
 import math
 from typing import Any
 

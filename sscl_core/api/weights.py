@@ -1,12 +1,5 @@
-"""Loading a state dict file into a freshly built backbone (``backbone.weights``), without running code.
-
-A file is read with ``torch.load(weights_only=True)``. Accepted layouts: a plain state dict, the same nested under
-``state_dict`` or ``model`` (as training scripts and self-supervised libraries save them), with the keys
-prefixed by ``module.``, ``backbone.``, ``encoder.`` (or ``weights_prefix``). Keys the backbone does not have
-(a classifier, a projection head) are skipped; every key the backbone has must be in the file with its shape.
-"""
-
-from __future__ import annotations
+"""Loading a state dict file into a freshly built backbone (``backbone.weights``), read with ``weights_only=True``:
+plain, nested under ``state_dict``/``model``, or prefixed; keys the backbone lacks are skipped, the rest must fit."""
 
 import pickle
 from collections.abc import Mapping

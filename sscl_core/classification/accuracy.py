@@ -1,9 +1,4 @@
-"""Accuracy of a classifier on every task seen so far, under task-IL and class-IL masking.
-
-Task-IL restricts the prediction to task j's classes; class-IL to every class seen so far.
-"""
-
-from __future__ import annotations
+"""Accuracy of a classifier on every task seen so far: task-IL masks to task j's classes, class-IL to all seen."""
 
 from typing import ClassVar
 

@@ -1,7 +1,5 @@
 """The classifier: a backbone's features and a linear head over every class of the stream."""
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 import torch

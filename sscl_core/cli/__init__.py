@@ -1,27 +1,13 @@
 """The ``sscl`` command line: the built-in commands run, config, plugins, list and describe, and every command
 the installed plugins register (``register_commands``, e.g. ``sscl bench`` of sscl-plugin-bench)."""
 
-from __future__ import annotations
-
 import argparse
-import os
 import sys
-from importlib.metadata import PackageNotFoundError, distribution
 from typing import NoReturn
 
-from packaging.utils import canonicalize_name
-
-from sscl_core.api.command import Command
 from sscl_core.api.errors import SsclError
-from sscl_core.cli.inspection import (
-    _add_describe_arguments,
-    _add_json_argument,
-    _add_list_arguments,
-    command_describe,
-    command_list,
-    command_plugins,
-)
-from sscl_core.cli.training import _add_config_arguments, _add_run_arguments, command_config, command_run
+from sscl_core.cli.inspection import DESCRIBE, LIST, PLUGINS
+from sscl_core.cli.training import CONFIG, RUN
 from sscl_core.plugins.registry import Registry, load_registry
 from sscl_core.run.interrupt import RunInterrupted
 
@@ -42,11 +28,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(registry: Registry | None = None) -> argparse.ArgumentParser:
-    """The argument parser of the built-in commands and of every command ``registry``'s plugins registered.
-
-    A registered command named like a built-in one is an error naming both distributions; one whose
-    ``add_arguments`` raises is left out and its plugin marked broken (``sscl plugins`` shows why).
-    """
+    """The parser of the built-in commands and of the registry's plugin commands: one named like a built-in is an
+    error naming both distributions; one whose ``add_arguments`` raises is left out, its plugin marked broken."""
     parser = _Parser(prog="sscl", description="Semi-supervised continual learning, one plugin at a time.")
     parser.set_defaults(builtin_commands=BUILTIN_COMMANDS)
     subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -74,34 +57,10 @@ def missing_command(name: str, registry: Registry) -> SsclError | None:
     dist = FIRST_PARTY_COMMANDS.get(name)
     if dist is None or name in registry.commands:
         return None
-    where = f"'sscl {name}' comes from the {dist} distribution"
-    for info in registry.plugins:
-        if canonicalize_name(info.distribution) == dist and info.error:
-            return SsclError(f"{where}, which failed to load ({info.error}): see 'sscl plugins'")
-    if os.environ.get("SSCL_LOAD_PLUGINS") is not None and _installed(dist):
-        return SsclError(f"{where}, which SSCL_LOAD_PLUGINS leaves out: add it there, or unset SSCL_LOAD_PLUGINS")
-    return SsclError(f"{where}: pip install {dist}")
+    return registry.missing(f"'sscl {name}'", dist)
 
 
-def _installed(dist: str) -> bool:
-    try:
-        distribution(dist)
-    except PackageNotFoundError:
-        return False
-    return True
-
-
-BUILTIN_COMMANDS = (
-    Command("run", "train a method on a task stream and write a run directory", _add_run_arguments, command_run),
-    Command("config", "print the resolved config (defaults included) as YAML", _add_config_arguments, command_config),
-    Command(
-        "plugins", "installed plugin distributions, their components and hooks", _add_json_argument, command_plugins
-    ),
-    Command("list", "registered components of one kind", _add_list_arguments, command_list),
-    Command(
-        "describe", "a component's hyperparameters, defaults and properties", _add_describe_arguments, command_describe
-    ),
-)
+BUILTIN_COMMANDS = (RUN, CONFIG, PLUGINS, LIST, DESCRIBE)
 """The commands of sscl-core; plugins add others through ``register_commands``."""
 BUILTIN_NAMES = frozenset(command.name for command in BUILTIN_COMMANDS)
 
@@ -112,12 +71,8 @@ def one_line(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sscl`` script; user errors print one line and return exit code 2 (1 for a component
-    that failed after the run's last checkpoint).
-
-    A run stopped by SIGINT or SIGTERM prints one line saying how to resume and returns 128 + the signal
-    number (130, 143).
-    """
+    """Entry point of the ``sscl`` script: a user error is one line and exit code 2 (1: a component failed after
+    the last checkpoint); SIGINT or SIGTERM stop a run with one line on how to resume and code 128 + the signal."""
     argv = sys.argv[1:] if argv is None else argv
     try:
         registry = load_registry()

@@ -1,11 +1,11 @@
 """The commands that show what is installed: ``sscl plugins``, ``sscl list`` and ``sscl describe``."""
 
-from __future__ import annotations
-
 import argparse
 import json
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from sscl_core.api.command import Command
 from sscl_core.api.components import describe_fields
@@ -27,44 +27,29 @@ def _add_list_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_describe_arguments(parser: argparse.ArgumentParser) -> None:
+    shapes = ", ".join(format_shape(s) for s in STANDARD_INPUT_SHAPES)
+    shape_help = f"backbones: measure the cost at this input shape, e.g. 3x32x32 (repeatable; default: {shapes})"
+    classes_help = f"backbones: classes of the linear head in the cost (default {DEFAULT_COST_CLASSES})"
     parser.add_argument("kind", help=", ".join(KINDS))
     parser.add_argument("name")
     parser.add_argument(
-        "--input-shape",
-        action="append",
-        default=[],
-        metavar="CxHxW",
-        dest="input_shapes",
-        help="backbones: measure the cost at this input shape, e.g. 3x32x32 (repeatable; default: "
-        + ", ".join(format_shape(s) for s in STANDARD_INPUT_SHAPES)
-        + ")",
+        "--input-shape", action="append", default=[], metavar="CxHxW", dest="input_shapes", help=shape_help
     )
-    parser.add_argument(
-        "--classes",
-        type=int,
-        default=DEFAULT_COST_CLASSES,
-        help=f"backbones: classes of the linear head in the cost (default {DEFAULT_COST_CLASSES})",
-    )
+    parser.add_argument("--classes", type=int, default=DEFAULT_COST_CLASSES, help=classes_help)
 
 
-def _plugin_rows(registry: Registry) -> list[dict[str, Any]]:
-    return [
-        {
-            "distribution": p.distribution,
-            "version": p.version,
-            "entry_point": p.entry_point,
-            "module": p.module,
-            "components": p.components,
-            "hooks": p.hooks,
-            "error": p.error,
-        }
-        for p in registry.plugins
-    ]
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, line: str) -> None:
+    """``rows`` as JSON, or one ``line.format(**row)`` each."""
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        print(line.format(**row))
 
 
 def command_plugins(args: argparse.Namespace, registry: Registry) -> None:
     """List plugin distributions."""
-    rows = _plugin_rows(registry)
+    rows = [attrs.asdict(p) for p in registry.plugins]
     if args.json:
         print(json.dumps(rows, indent=2))
         return
@@ -82,11 +67,7 @@ def _list_presets(registry: Registry, as_json: bool) -> None:
         {"name": name, "distribution": dist, "path": str(path), "summary": preset_summary(path)}
         for name, (path, dist) in sorted(registry.presets.items())
     ]
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return
-    for row in rows:
-        print(f"{row['name']:<26} {row['distribution']:<22} {row['summary']}")
+    _print_rows(rows, as_json, "{name:<26} {distribution:<22} {summary}")
 
 
 def _list_commands(registry: Registry, builtins: tuple[Command, ...], as_json: bool) -> None:
@@ -96,11 +77,7 @@ def _list_commands(registry: Registry, builtins: tuple[Command, ...], as_json: b
         {"name": name, "distribution": dist, "summary": command.help}
         for name, (command, dist) in sorted(registry.commands.items())
     ]
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return
-    for row in rows:
-        print(f"{row['name']:<12} {row['distribution']:<22} {row['summary']}")
+    _print_rows(rows, as_json, "{name:<12} {distribution:<22} {summary}")
 
 
 def preset_summary(path: Path) -> str:
@@ -128,11 +105,9 @@ def command_list(args: argparse.Namespace, registry: Registry) -> None:
         }
         for name in registry.names(kind)
     ]
+    _print_rows(rows, args.json, "{name:<22} {distribution:<26} {summary}")
     if args.json:
-        print(json.dumps(rows, indent=2))
         return
-    for row in rows:
-        print(f"{row['name']:<22} {row['distribution']:<26} {row['summary']}")
     losses = registry.names("unlabeled_loss")
     if kind == "method" and losses:
         print(f"\nany method + an unlabeled loss: METHOD+LOSS, e.g. er+{losses[0]} (sscl list unlabeled-losses)")
@@ -196,3 +171,12 @@ def _print_backbone_cost(cls: type, shapes: list[tuple[int, int, int]], classes:
                 f"  {shape:<9} {row['parameters']:>12,} parameters  {format_macs(row['macs']):>10} MACs  "
                 f"{row['out_features']} features"
             )
+
+
+PLUGINS = Command(
+    "plugins", "installed plugin distributions, their components and hooks", _add_json_argument, command_plugins
+)
+LIST = Command("list", "registered components of one kind", _add_list_arguments, command_list)
+DESCRIBE = Command(
+    "describe", "a component's hyperparameters, defaults and properties", _add_describe_arguments, command_describe
+)

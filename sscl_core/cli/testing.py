@@ -1,10 +1,5 @@
-"""A pytest fixture for plugin authors' tests: the ``sscl`` command line, run in-process.
-
-Import it into a ``conftest.py`` (``from sscl_core.cli.testing import sscl``) and call
-``sscl("run", "--set", "seed=1")`` in a test: it returns ``(exit code, stdout, stderr)``.
-"""
-
-from __future__ import annotations
+"""A pytest fixture for plugin authors' tests: the ``sscl`` command line, run in-process (``from
+sscl_core.cli.testing import sscl`` in a conftest.py; ``sscl("run", "--set", "seed=1")`` -> (code, stdout, stderr))."""
 
 from collections.abc import Callable
 

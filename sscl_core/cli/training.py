@@ -1,12 +1,10 @@
 """The commands that train or resolve a run: ``sscl run`` and ``sscl config``."""
 
-from __future__ import annotations
-
 import argparse
 
 import yaml
 
-from sscl_core.api.command import add_overrides_argument
+from sscl_core.api.command import Command, add_overrides_argument
 from sscl_core.config.run_config import RunConfig, load_config
 from sscl_core.plugins.registry import Registry, config_path
 from sscl_core.run.resolve import resolve_components
@@ -86,3 +84,9 @@ def command_config(args: argparse.Namespace, registry: Registry) -> None:
     config = _config_from(args, registry)
     resolved = resolve_components(config, registry).resolved_config(config)
     print(yaml.safe_dump(resolved, sort_keys=False), end="")
+
+
+RUN = Command("run", "train a method on a task stream and write a run directory", _add_run_arguments, command_run)
+CONFIG = Command(
+    "config", "print the resolved config (defaults included) as YAML", _add_config_arguments, command_config
+)

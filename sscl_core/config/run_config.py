@@ -1,13 +1,6 @@
-"""Run configuration: YAML (safe_load only) and ``--set key=value`` overrides into an attrs ``RunConfig``.
-
-Component sections (``dataset``, ``backbone``, ``model``, ``evaluator``, ``method``, ``unlabeled``,
-``memory_pool``, ``callbacks``) are
-mappings with a ``name`` and the component's hyperparameters, or just the name as a string. Their
-hyperparameters are checked against the component's fields when the run resolves them (see
-:mod:`sscl_core.plugins.registry`). A method named ``A+B`` is method ``A`` with the unlabeled loss ``B``.
-"""
-
-from __future__ import annotations
+"""Run configuration: YAML (safe_load only) and ``--set key=value`` overrides into an attrs ``RunConfig``; component
+sections are a name or a mapping with a ``name`` and its hyperparameters (checked when the run resolves them), and
+``method: A+B`` is method ``A`` with the unlabeled loss ``B``."""
 
 import copy
 from pathlib import Path
@@ -24,15 +17,10 @@ from sscl_core.api.validators import non_negative, positive
 COMPONENT_SECTIONS = ("dataset", "backbone", "model", "evaluator", "method", "unlabeled", "memory_pool")
 OPTIONAL_NAME_SECTIONS = ("model", "evaluator", "memory_pool", "unlabeled")
 """Sections whose component name may be left out (settings of the default component, or of none)."""
-
-
 OPTIMIZERS = ("sgd", "adam", "adamw")
 """The optimizers a run can train with (``train.optimizer``)."""
-
 MAX_SEED = 2**63 - 1
 """Largest seed torch's generators accept as a signed 64-bit number."""
-
-
 MAX_BATCH = 65536
 """Largest labeled batch, unlabeled batch (batch_size * uratio) and evaluation batch a config may ask for."""
 
@@ -40,11 +28,6 @@ MAX_BATCH = 65536
 def _batch(_instance: Any, attribute: Any, value: int) -> None:
     if not 1 <= value <= MAX_BATCH:
         raise ValueError(f"{attribute.name} must be between 1 and {MAX_BATCH}, got {value!r}")
-
-
-def _optional_positive(instance: Any, attribute: Any, value: Any) -> None:
-    if value is not None:
-        positive(instance, attribute, value)
 
 
 def _seed(_instance: Any, attribute: Any, value: int) -> None:
@@ -80,7 +63,9 @@ class TrainConfig:
     )
     lr_gamma: float = param(0.1, help="learning-rate factor at each milestone", validator=positive)
     grad_clip_norm: float | None = param(
-        None, help="clip the gradient norm to this value (null: no clipping)", validator=_optional_positive
+        None,
+        help="clip the gradient norm to this value (null: no clipping)",
+        validator=attrs.validators.optional(positive),
     )
     virtual_epoch_iters: int = param(
         100, help="iterations per virtual epoch (before_epoch/after_epoch)", validator=positive
@@ -255,17 +240,10 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
 
 
 def load_config(
-    path: str | Path | None = None,
-    overrides: list[str] = (),
-    components: dict[str, str | None] | None = None,
+    path: str | Path | None = None, overrides: list[str] = (), components: dict[str, str | None] | None = None
 ) -> RunConfig:
-    """Build a RunConfig from defaults, an optional YAML file, component choices and ``--set`` overrides.
-
-    ``components`` maps a section (``method``, ``dataset``, ``backbone``) to a name that replaces the
-    section's component (its settings from the file are dropped, since they belong to another component; a new
-    method also drops the file's unlabeled loss, so ``--method der`` is plain der and ``--method der+uda`` der
-    with UDA).
-    """
+    """A RunConfig from defaults, an optional YAML file, component choices and ``--set`` overrides; ``components``
+    replaces a section's component and drops the file's settings of it (a new method: its unlabeled loss too)."""
     data = read_yaml(path) if path is not None else {}
     data.pop(BENCH_SECTION, None)
     data = normalize(data)

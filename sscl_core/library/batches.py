@@ -1,7 +1,5 @@
 """Passing many stored images through the model: the test view, batch by batch, on the run's device."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Any
 

@@ -1,7 +1,5 @@
 """Pseudo-labels from the model's own predictions: what semi-supervised losses and methods share."""
 
-from __future__ import annotations
-
 import torch
 from torch import Tensor
 

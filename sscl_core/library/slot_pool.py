@@ -1,13 +1,5 @@
-"""What RAM memory pools share: fixed slots of stored samples, the (task_id, index) dedup and reservoir sampling.
-
-:class:`SlotPool` stores every key of the samples it keeps (``x``, ``y``, ``task_id``, ``index`` and any
-extra key such as DER's ``logits``) in preallocated tensors of ``size`` rows (a list of ``size`` entries for a
-field that is a list, e.g. per-image box lists), remembers which distinct
-samples it was offered, draws uniformly from what it holds and saves all of it in its state. A subclass
-decides only where an accepted sample goes (:meth:`SlotPool.choose_slot`).
-"""
-
-from __future__ import annotations
+"""What RAM memory pools share: fixed slots of stored samples (any keys, list fields as lists), the
+(task_id, index) dedup, uniform draws and reservoir sampling; a subclass only chooses the slot of a new sample."""
 
 from typing import Any
 
@@ -20,9 +12,8 @@ from sscl_core.api.samples import detached_copy, nbytes, take
 
 
 def reservoir_slot(seen: int, size: int, generator: torch.Generator) -> int | None:
-    """Reservoir sampling's choice for the ``seen``-th distinct sample offered (counting from 1) to ``size``
-    slots: the next free slot while there is one, then slot j ~ U{0..seen-1} if j < size, else ``None``.
-    Every sample offered so far is then held with the same probability ``min(1, size / seen)``."""
+    """Reservoir sampling's slot for the ``seen``-th distinct sample (from 1) in ``size`` slots: the next free one, then
+    j ~ U{0..seen-1} if j < size, else ``None``: every sample is held with probability ``min(1, size / seen)``."""
     if seen <= size:
         return seen - 1
     j = int(torch.randint(0, seen, (1,), generator=generator))
@@ -31,11 +22,8 @@ def reservoir_slot(seen: int, size: int, generator: torch.Generator) -> int | No
 
 @component
 class SlotPool(MemoryPool):
-    """Base class of pools that keep at most ``size`` samples in preallocated RAM slots.
-
-    With ``dedup`` on, a sample is identified by (task_id, index) and offered to :meth:`choose_slot` only the
-    first time it comes up (the same labeled image returns in many iterations); with it off, every offer counts.
-    """
+    """Base class of pools that keep at most ``size`` samples in preallocated RAM slots; with ``dedup``, a sample
+    (task_id, index) is offered to :meth:`choose_slot` only the first time it comes up."""
 
     dedup: bool = param(True, help="count each (task_id, index) once")
 

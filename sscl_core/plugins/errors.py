@@ -1,7 +1,5 @@
 """Naming the plugin whose code raised during a run: which component, from which distribution, where, and what."""
 
-from __future__ import annotations
-
 import contextlib
 import inspect
 import traceback
@@ -14,11 +12,8 @@ from sscl_core.api.errors import SsclError
 
 
 class PluginError(SsclError):
-    """A component's lifecycle hook (or ``forward_train``) raised during a run.
-
-    The message names the component and its distribution, the hook and the error; the original exception is
-    the ``__cause__`` (its traceback goes to the run's events.jsonl).
-    """
+    """A component's lifecycle hook (or ``forward_train``) raised during a run: the message names the component, its
+    distribution, the hook and the error; the original exception is the ``__cause__``."""
 
 
 class RunEndError(PluginError):
@@ -44,11 +39,8 @@ def raising_impl(error: BaseException, impls: Sequence[pluggy.HookImpl]) -> plug
 
 
 def watch_hooks(pm: pluggy.PluginManager, describe: Callable[[object], str]) -> None:
-    """Turn an exception raised by a lifecycle hook implementation of ``pm`` into a :class:`PluginError`.
-
-    ``describe(plugin)`` names a registered component in the message. An :class:`SsclError` (a component's
-    own one-line message) and exceptions that are not ``Exception`` (e.g. KeyboardInterrupt) pass unchanged.
-    """
+    """Turn an exception of a lifecycle hook of ``pm`` into a :class:`PluginError` naming the component
+    (``describe(plugin)``); SsclErrors and non-``Exception`` ones (KeyboardInterrupt) pass unchanged."""
 
     def before(_hook_name: str, _impls: Sequence[pluggy.HookImpl], _kwargs: dict[str, Any]) -> None:
         return None

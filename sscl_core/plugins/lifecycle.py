@@ -1,12 +1,5 @@
-"""The PluginManager of one run's lifecycle hooks, holding only the components the run selected.
-
-pluggy keeps its plugins in dicts and sets and compares them with ``==``, so it needs hashable plugins that
-equal only themselves. Components are whatever their authors wrote (attrs classes with value equality and no
-hash, frozen classes, dataclasses, plain classes): the manager holds each through a :class:`Member`, which
-pluggy hashes and compares by identity, and hands the component back through :func:`members`.
-"""
-
-from __future__ import annotations
+"""The PluginManager of one run's lifecycle hooks, holding only the selected components, each through a
+:class:`Member` that pluggy hashes and compares by identity (components may have value equality and no hash)."""
 
 from collections.abc import Sequence
 from typing import Any

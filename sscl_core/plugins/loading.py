@@ -1,10 +1,5 @@
-"""Plugin loading: every entry point of group ``sscl``, each guarded, into one PluginManager.
-
-A plugin that fails to import (or needs another sscl-core) is recorded with its error instead of breaking
-the others; ``SSCL_LOAD_PLUGINS=a,b`` loads only those distributions (an empty value loads none).
-"""
-
-from __future__ import annotations
+"""Plugin loading: every entry point of group ``sscl``, each guarded (a broken one is recorded, not fatal), into one
+PluginManager; ``SSCL_LOAD_PLUGINS=a,b`` loads only those distributions (empty: none)."""
 
 import importlib
 import os
@@ -32,8 +27,8 @@ class PluginInfo:
     version: str
     entry_point: str
     module: str
-    hooks: list[str] = attrs.field(factory=list)
     components: dict[str, list[str]] = attrs.field(factory=dict)
+    hooks: list[str] = attrs.field(factory=list)
     error: str | None = None
 
 

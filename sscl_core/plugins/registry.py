@@ -1,13 +1,15 @@
 """Component registries, one per kind, filled by the plugins' registration hooks."""
 
-from __future__ import annotations
-
+import functools
+import os
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pluggy
+from packaging.utils import canonicalize_name
 
 from sscl_core.api.backbone import Backbone
 from sscl_core.api.callback import Callback
@@ -16,6 +18,7 @@ from sscl_core.api.components import build, close_match, hyperparameter_fields
 from sscl_core.api.dataset import Dataset
 from sscl_core.api.errors import SsclError
 from sscl_core.api.evaluator import Evaluator
+from sscl_core.api.hookspecs import ActiveLearningBuilder
 from sscl_core.api.memory import MemoryPool
 from sscl_core.api.method import Method
 from sscl_core.api.model import Model
@@ -46,6 +49,13 @@ def kind_of(text: str) -> str:
     raise SsclError(f"unknown component kind '{text}' (kinds: {', '.join(KINDS)}){close_match(key, KINDS)}")
 
 
+def _registered_twice(what: str, first: str, second: str) -> SsclError:
+    """The error for a name (or role) that two distributions register."""
+    return SsclError(
+        f"{what} is registered by both {first} and {second}: uninstall one, or load only one with SSCL_LOAD_PLUGINS"
+    )
+
+
 @attrs.define
 class Entry:
     """A registered component class and the distribution that registered it."""
@@ -64,6 +74,29 @@ class Registry:
     presets: dict[str, tuple[Path, str]] = attrs.field(factory=dict)
     commands: dict[str, tuple[Command, str]] = attrs.field(factory=dict)
     """Subcommands the plugins registered, by name: the command and its distribution."""
+    active_learning: tuple[ActiveLearningBuilder, str] | None = None
+    """What runs a config's ``active_learning`` section (``register_active_learning``), and its distribution."""
+
+    def add_active_learning(self, build: ActiveLearningBuilder, distribution: str) -> None:
+        """Register what runs the ``active_learning`` section; a second distribution's is an error naming both."""
+        if self.active_learning is not None and self.active_learning[0] is not build:
+            raise _registered_twice("the active_learning driver", self.active_learning[1], distribution)
+        self.active_learning = (build, distribution)
+
+    def missing(self, what: str, dist: str) -> SsclError:
+        """The error for using ``what`` of the distribution ``dist`` that is not loaded: why it failed to load,
+        that SSCL_LOAD_PLUGINS leaves it out, or what to install."""
+        where = f"{what} comes from the {dist} distribution"
+        for info in self.plugins:
+            if canonicalize_name(info.distribution) == dist and info.error:
+                return SsclError(f"{where}, which failed to load ({info.error}): see 'sscl plugins'")
+        try:
+            installed = os.environ.get("SSCL_LOAD_PLUGINS") is not None and bool(version(dist))
+        except PackageNotFoundError:
+            installed = False
+        if installed:
+            return SsclError(f"{where}, which SSCL_LOAD_PLUGINS leaves out: add it there, or unset SSCL_LOAD_PLUGINS")
+        return SsclError(f"{where}: pip install {dist}")
 
     def add_preset(self, path: Path, distribution: str) -> None:
         """Register the YAML config file ``path`` as the preset named by its stem; a name taken is an error."""
@@ -72,10 +105,7 @@ class Registry:
             raise SsclError(f"{distribution}: preset {path} is not a YAML file (.yaml) that exists")
         taken = self.presets.get(path.stem)
         if taken is not None and taken[0] != path:
-            raise SsclError(
-                f"preset '{path.stem}' is registered by both {taken[1]} and {distribution}: "
-                "uninstall one, or load only one with SSCL_LOAD_PLUGINS"
-            )
+            raise _registered_twice(f"preset '{path.stem}'", taken[1], distribution)
         self.presets[path.stem] = (path, distribution)
 
     def preset(self, name: str) -> Path:
@@ -94,10 +124,7 @@ class Registry:
             raise SsclError(f"{distribution}: {command!r} is not a command (an sscl_core.command.Command)")
         taken = self.commands.get(command.name)
         if taken is not None and taken[0] != command:
-            raise SsclError(
-                f"command '{command.name}' is registered by both {taken[1]} and {distribution}: "
-                "uninstall one, or load only one with SSCL_LOAD_PLUGINS"
-            )
+            raise _registered_twice(f"command '{command.name}'", taken[1], distribution)
         self.commands[command.name] = (command, distribution)
 
     def drop_command(self, name: str, error: str) -> None:
@@ -126,10 +153,7 @@ class Registry:
             raise SsclError(f"{distribution}: {kind} '{name}' has fields sscl cannot read ({error})") from None
         taken = self.components[kind].get(name)
         if taken is not None and taken.cls is not cls:
-            raise SsclError(
-                f"{kind} '{name}' is registered by both {taken.distribution} and {distribution}: "
-                "uninstall one, or load only one with SSCL_LOAD_PLUGINS"
-            )
+            raise _registered_twice(f"{kind} '{name}'", taken.distribution, distribution)
         self.components[kind][name] = Entry(cls, distribution)
 
     def names(self, kind: str) -> list[str]:
@@ -167,17 +191,26 @@ def _call_registration(
     pm: pluggy.PluginManager,
     hook_name: str,
     by_name: dict[str, PluginInfo],
-    add: Callable[[PluginInfo, Any], None],
+    add: Callable[[Any, str], None],
+    kind: str | None = None,
+    fatal: bool = True,
 ) -> None:
-    """Call every plugin's ``hook_name`` with a ``register`` that passes what it registers to ``add``: an
-    SsclError (e.g. a name two distributions register) ends the loading, any other exception marks that plugin
-    broken."""
+    """Call every plugin's ``hook_name`` with a ``register`` passing what it registers to ``add`` (listed under
+    ``kind``); an SsclError ends the loading when ``fatal``, any other exception marks the plugin broken."""
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         info = by_name[impl.plugin_name]
+
+        def register(registered: Any, info: PluginInfo = info) -> None:
+            add(registered, info.distribution)
+            if kind is not None:
+                info.components.setdefault(kind, []).append(registered.name)
+
         try:
-            impl.function(register=lambda registered, info=info: add(info, registered))
-        except SsclError:
-            raise
+            impl.function(register=register)
+        except SsclError as error:
+            if fatal:
+                raise
+            info.error = str(error)
         except Exception as error:  # a broken plugin must not break the others
             info.error = f"{hook_name} raised {type(error).__name__}: {error}"
 
@@ -190,26 +223,10 @@ def load_registry() -> Registry:
         registry.add_preset(path, "sscl-core")
     by_name = {f"{p.distribution}:{p.entry_point}": p for p in infos}
     for kind, (hook_name, _base) in KINDS.items():
-
-        def add(info: PluginInfo, cls: type, kind: str = kind) -> None:
-            registry.add(kind, cls, info.distribution)
-            info.components.setdefault(kind, []).append(cls.name)
-
-        _call_registration(pm, hook_name, by_name, add)
-
-    def add_command(info: PluginInfo, command: Command) -> None:
-        registry.add_command(command, info.distribution)
-        info.components.setdefault("command", []).append(command.name)
-
-    _call_registration(pm, "register_commands", by_name, add_command)
-    for impl in pm.hook.register_presets.get_hookimpls():
-        info = by_name[impl.plugin_name]
-        try:
-            impl.function(register=lambda path, info=info: registry.add_preset(path, info.distribution))
-        except SsclError as error:
-            info.error = str(error)
-        except Exception as error:  # a broken plugin must not break the others
-            info.error = f"register_presets raised {type(error).__name__}: {error}"
+        _call_registration(pm, hook_name, by_name, functools.partial(registry.add, kind), kind)
+    _call_registration(pm, "register_commands", by_name, registry.add_command, "command")
+    _call_registration(pm, "register_active_learning", by_name, registry.add_active_learning)
+    _call_registration(pm, "register_presets", by_name, registry.add_preset, fatal=False)
     return registry
 
 

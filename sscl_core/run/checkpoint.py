@@ -1,18 +1,6 @@
-"""Checkpoint files: a run's state after a task, written atomically, checked by sha256, loaded without running code.
-
-In the run directory::
-
-    checkpoint.json                 the latest checkpoint: tasks done, its file, the file's sha256, the config hash
-    checkpoints/after-task-N.pt     the state after N tasks (torch.save of tensors and plain data)
-    checkpoints/after-task-N.files/ the files components' states refer to (see :mod:`sscl_core.run.component_files`)
-
-A new checkpoint is written to its own file first; only then does ``checkpoint.json`` (replaced atomically)
-point to it, and only then are older checkpoints deleted. A kill at any moment therefore leaves
-``checkpoint.json`` naming a complete file. Loading verifies the file's sha256 and uses
-``torch.load(weights_only=True)``, which refuses any pickled object other than tensors and plain data.
-"""
-
-from __future__ import annotations
+"""Checkpoint files (layout and guarantees: the user guide's "Stop, crash and resume"): written to their own file
+first, then named by checkpoint.json (replaced atomically), then older ones deleted, so a kill at any moment
+leaves checkpoint.json naming a complete file; loaded by sha256 and ``torch.load(weights_only=True)`` only."""
 
 import hashlib
 import json

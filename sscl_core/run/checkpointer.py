@@ -1,7 +1,5 @@
 """Checkpoints of one run: written after every task, put back when it resumes, marked finished at its end."""
 
-from __future__ import annotations
-
 import time
 from pathlib import Path
 from typing import Any
@@ -14,10 +12,7 @@ from sscl_core.run.run_state import Members, Progress, capture_state, restore_st
 
 
 class Checkpointer:
-    """Writes and restores a run's checkpoints, with the files components' states refer to beside them.
-
-    ``tasks_checkpointed`` is the number of tasks the newest checkpoint holds (what a failed run can resume from).
-    """
+    """Writes and restores a run's checkpoints and components' files (``tasks_checkpointed``: the newest's tasks)."""
 
     def __init__(self) -> None:
         self.tasks_checkpointed = 0

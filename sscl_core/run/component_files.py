@@ -1,16 +1,5 @@
-"""Files a component's state refers to, kept in checkpoints with sha256 sums and put back on resume.
-
-The contract (see docs/plugin-guide.md), for any lifecycle member (method, unlabeled loss, memory pool,
-callback...): keep the files in ``ctx.files_dir(name)`` (the memory pool's disk tier: ``ctx.pool_dir``), never
-change a file in place (write a new file, or replace one with ``os.replace``), list the files the current state
-refers to in ``disk_files()`` and declare their bound in ``max_disk_bytes()``. At each checkpoint the core
-hard-links those files (copies them where links are impossible) into the checkpoint's snapshot folder and
-records their sha256; a file the component deletes or replaces later stays alive there. On resume the core
-checks every sum, empties the run's files folder, and puts each member's files back right before its
-``load_state_dict``.
-"""
-
-from __future__ import annotations
+"""Files a component's state refers to (the contract: the plugin guide, "Files a component's state refers to"):
+hard-linked into each checkpoint with their sha256, checked and put back on resume."""
 
 import os
 import shutil
@@ -20,14 +9,10 @@ from typing import Any
 from sscl_core.api.context import FILES_DIR
 from sscl_core.api.errors import SsclError
 from sscl_core.run.checkpoint import START_OVER, file_sha256
+from sscl_core.run.run_state import member_label
 
 Sums = dict[str, dict[str, str]]
 """The sha256 of each member's files by their path relative to the run's files folder, by member name."""
-
-
-def _label(name: str) -> str:
-    role, _, component = name.partition(":")
-    return f"{role.rstrip('0123456789').replace('_', ' ')} '{component}'"
 
 
 def listed_files(name: str, member: Any, root: Path) -> dict[str, Path]:
@@ -38,10 +23,10 @@ def listed_files(name: str, member: Any, root: Path) -> dict[str, Path]:
         path = Path(entry).resolve()
         if not path.is_relative_to(base):
             raise SsclError(
-                f"{_label(name)} keeps {entry} outside {root}: a component's files belong in ctx.files_dir(...)"
+                f"{member_label(name)} keeps {entry} outside {root}: a component's files belong in ctx.files_dir(...)"
             )
         if not path.is_file():
-            raise SsclError(f"{_label(name)} lists {entry} in disk_files(), but there is no such file")
+            raise SsclError(f"{member_label(name)} lists {entry} in disk_files(), but there is no such file")
         files[path.relative_to(base).as_posix()] = path
     return files
 
@@ -51,9 +36,9 @@ def check_disk_bound(name: str, member: Any, files: dict[str, Path]) -> int:
     used = sum(path.stat().st_size for path in files.values())
     bound = member.max_disk_bytes() if callable(getattr(member, "max_disk_bytes", None)) else None
     if files and bound is None:
-        raise SsclError(f"{_label(name)} keeps files on disk but max_disk_bytes() declares no bound")
+        raise SsclError(f"{member_label(name)} keeps files on disk but max_disk_bytes() declares no bound")
     if bound is not None and used > bound:
-        raise SsclError(f"{_label(name)} holds {used} bytes on disk, over its bound of {bound} bytes")
+        raise SsclError(f"{member_label(name)} holds {used} bytes on disk, over its bound of {bound} bytes")
     return used
 
 
@@ -69,10 +54,8 @@ def link_or_copy(source: Path, target: Path) -> None:
 def snapshot_files(
     members: list[tuple[str, Any]], run_dir: Path, snapshot_dir: Path, previous: tuple[Path, Sums] | None = None
 ) -> Sums:
-    """Keep every member's current files in ``snapshot_dir``; return their sha256 by member and relative path.
-
-    ``previous`` (the last snapshot's folder and sums) saves hashing a file again that is still the same file.
-    """
+    """Keep every member's current files in ``snapshot_dir``; their sha256 by member and relative path (a file still
+    the same as in ``previous``, the last snapshot, is not hashed again)."""
     root = run_dir / FILES_DIR
     if snapshot_dir.exists():
         shutil.rmtree(snapshot_dir)
@@ -85,7 +68,8 @@ def snapshot_files(
         check_disk_bound(name, member, files)
         for rel, source in files.items():
             if rel in owner:
-                raise SsclError(f"{_label(name)} and {_label(owner[rel])} both list {source}: keep files apart")
+                both = f"{member_label(name)} and {member_label(owner[rel])}"
+                raise SsclError(f"{both} both list {source}: keep files apart")
             owner[rel] = name
             target = snapshot_dir / rel
             link_or_copy(source, target)

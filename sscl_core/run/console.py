@@ -1,7 +1,5 @@
 """What a run shows while it trains: a progress bar over its iterations and lines above it."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Callable
 

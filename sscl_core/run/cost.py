@@ -1,10 +1,5 @@
-"""Parameter count and multiply-accumulates of a network, measured with torch's own FLOP counter.
-
-Any backbone gets its cost for free: ``sscl describe backbone NAME`` and every run's ``metrics.json`` call
-:func:`model_cost` on the model the trainer builds (backbone plus linear head).
-"""
-
-from __future__ import annotations
+"""Parameter count and multiply-accumulates of a network (torch's FlopCounterMode), for metrics.json and
+``sscl describe backbone``."""
 
 import re
 from collections.abc import Iterable
@@ -23,14 +18,8 @@ STANDARD_INPUT_SHAPES: tuple[tuple[int, int, int], ...] = ((1, 8, 8), (1, 28, 28
 
 
 def model_cost(module: nn.Module, input_shape: tuple[int, int, int]) -> dict[str, int]:
-    """``{"parameters": ..., "macs": ...}`` of ``module`` for one image of ``input_shape`` (C, H, W).
-
-    MACs are half the FLOPs that ``torch.utils.flop_counter.FlopCounterMode`` counts for one forward pass
-    (convolutions and matrix products; normalization, activations and pooling count as zero). The pass runs
-    on the module's device and dtype, in eval mode, without gradients and under a forked RNG, so it changes
-    neither the training mode of the module or any submodule (a frozen part stays in eval mode) nor any
-    random stream.
-    """
+    """``{"parameters": ..., "macs": ...}`` of ``module`` for one image of ``input_shape`` (C, H, W): MACs are half the
+    FLOPs FlopCounterMode counts in one pass in eval mode, without gradients, changing no training mode or RNG."""
     parameters = count_parameters(module)
     first = next(module.parameters(), None)
     device = first.device if first is not None else torch.device("cpu")
@@ -54,13 +43,9 @@ def model_cost(module: nn.Module, input_shape: tuple[int, int, int]) -> dict[str
 def backbone_costs(
     backbone: Backbone, input_shapes: Iterable[tuple[int, int, int]], num_classes: int
 ) -> list[dict[str, Any]]:
-    """The cost of ``backbone`` with a linear head over ``num_classes`` classes at each input shape.
-
-    One row per shape: ``input_shape`` and either ``parameters``, ``macs`` and ``out_features``, or
-    ``refused`` holding the backbone's own message for a shape it does not support. The network is built on
-    PyTorch's meta device (shapes without storage or arithmetic), so even large networks are measured at once;
-    the counts equal those on a real device. A backbone whose ``build`` cannot run there is built on the CPU.
-    """
+    """One row per input shape: the cost of ``backbone`` with a linear head over ``num_classes`` classes
+    (``parameters``, ``macs``, ``out_features``), or ``refused`` with the backbone's message. Built on the meta
+    device (no storage, same counts), or on the CPU when ``build`` cannot run there."""
     rows: list[dict[str, Any]] = []
     for shape in input_shapes:
         try:

@@ -1,7 +1,5 @@
 """The run's event log: one JSON object per line in events.jsonl."""
 
-from __future__ import annotations
-
 import json
 import os
 import time

@@ -15,10 +15,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class RunInterrupted(Exception):
-    """A run stopped on a signal after finishing its current iteration; its last checkpoint is intact.
-
-    ``exit_code`` follows the shell's convention: 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
-    """
+    """A run stopped on a signal after its current iteration, its last checkpoint intact; ``exit_code`` is 128 + the
+    signal number."""
 
     def __init__(self, signum: int, run_dir: Path | None = None, tasks_done: int = 0, tasks: int = 0) -> None:
         super().__init__(signum)
@@ -42,12 +40,8 @@ class RunInterrupted(Exception):
 
 
 class StopSignals:
-    """While entered, SIGINT and SIGTERM only record a stop request that :meth:`check` turns into
-    :class:`RunInterrupted` at a safe point (between iterations, before a task).
-
-    The first signal restores the previous handlers, so a second one acts at once (Ctrl-C twice). Outside
-    the main thread, where Python cannot install handlers, nothing changes.
-    """
+    """While entered, SIGINT and SIGTERM only request a stop that :meth:`check` raises at a safe point; the first
+    signal restores the previous handlers (a second acts at once); outside the main thread nothing changes."""
 
     def __init__(self) -> None:
         self.signum: int | None = None

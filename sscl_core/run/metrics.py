@@ -1,7 +1,5 @@
 """What metrics.json says of a run: its metric matrices and summaries, timing, memory, model cost and machine."""
 
-from __future__ import annotations
-
 import os
 import platform
 import resource

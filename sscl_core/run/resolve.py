@@ -1,7 +1,5 @@
 """Turning a RunConfig into component instances, checked against each other, before any data is loaded."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import attrs
@@ -19,7 +17,6 @@ from sscl_core.api.model import ANY_PROBLEM, Model
 from sscl_core.api.unlabeled import UnlabeledLoss
 from sscl_core.config.run_config import RunConfig
 from sscl_core.plugins.registry import Registry
-from sscl_core.run.active_learning import ActiveLearner, build_active_learner
 
 
 @attrs.define(eq=False)
@@ -33,7 +30,8 @@ class Components:
     method: Method
     memory_pool: MemoryPool | None
     callbacks: list[Callback]
-    active_learning: ActiveLearner | None = None
+    active_learning: Any = None
+    """The active-learning step (a lifecycle member) of the config's ``active_learning`` section, if any."""
     unlabeled: UnlabeledLoss | None = None
 
     def method_label(self) -> str:
@@ -48,13 +46,9 @@ class Components:
         def spec(instance: Any) -> dict[str, Any]:
             return {"name": type(instance).name, **hyperparameters(instance)}
 
-        data["dataset"] = spec(self.dataset)
-        data["backbone"] = spec(self.backbone) if self.backbone is not None else None
-        data["model"] = spec(self.model)
-        data["evaluator"] = spec(self.evaluator)
-        data["method"] = spec(self.method)
-        data["unlabeled"] = spec(self.unlabeled) if self.unlabeled is not None else None
-        data["memory_pool"] = spec(self.memory_pool) if self.memory_pool is not None else None
+        for section in ("dataset", "backbone", "model", "evaluator", "method", "unlabeled", "memory_pool"):
+            instance = getattr(self, section)
+            data[section] = spec(instance) if instance is not None else None
         data["callbacks"] = [spec(c) for c in self.callbacks]
         data["active_learning"] = self.active_learning.resolved() if self.active_learning is not None else None
         return data
@@ -100,9 +94,9 @@ def resolve_components(config: RunConfig, registry: Registry) -> Components:
         )
     pool = None
     if method.uses_memory_pool:
-        pool = registry.create("memory_pool", _pool_spec(config.memory_pool, method))
+        pool = registry.create("memory_pool", _with_default(config.memory_pool, dict(method.default_memory_pool)))
     callbacks = [registry.create("callback", spec) for spec in config.callbacks]
-    active = build_active_learner(config.active_learning, registry) if config.active_learning is not None else None
+    active = _active_learner(config.active_learning, registry) if config.active_learning is not None else None
     return Components(
         dataset=dataset,
         backbone=backbone,
@@ -116,9 +110,11 @@ def resolve_components(config: RunConfig, registry: Registry) -> Components:
     )
 
 
-def _pool_spec(spec: dict[str, Any] | None, method: Method) -> dict[str, Any]:
-    """The configured pool, completed by the method's default pool when the name is left out or the same."""
-    return _with_default(spec, dict(method.default_memory_pool))
+def _active_learner(section: Any, registry: Registry) -> Any:
+    """The step that runs the ``active_learning`` section, built by the plugin that registered it."""
+    if registry.active_learning is None:
+        raise registry.missing("the active_learning section (labels chosen by a query strategy)", "sscl-plugin-active")
+    return registry.active_learning[0](section, registry)
 
 
 DEVICE_TYPES = ("cpu", "cuda", "mps")

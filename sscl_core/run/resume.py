@@ -1,13 +1,5 @@
-"""Resuming a run: which run directories qualify, and why the config must be the one the run started with.
-
-A config is compared by the sha256 of its resolved form (every component with all its hyperparameters),
-leaving out the keys that only say where the run directory lives (``output_dir``, ``run_name``). A resume
-whose config differs is refused with the keys that differ, since its results would mix two experiments. A run
-recorded by an earlier release lacks the fields added since; they compare at the values this release resolves
-the same record to (their defaults), so such a run still resumes while the new fields keep their defaults.
-"""
-
-from __future__ import annotations
+"""Resuming a run: which run directories qualify, and the check that the config is the run's own: the sha256 of
+the resolved config (location keys left out), a run recorded before fields were added comparing them at defaults."""
 
 import hashlib
 import json
@@ -72,9 +64,8 @@ def _fill(record: Any, current: Any) -> Any:
 
 
 def completed_record(recorded: dict[str, Any], registry: Registry) -> dict[str, Any]:
-    """A run's recorded resolved config with each key it lacks at the value this release resolves the same
-    record to: a field added to the run or to a component since the run started compares at its default. The
-    record stays as it is when this release cannot resolve it (the comparison then names what differs)."""
+    """A run's recorded resolved config with each key it lacks at the value this release resolves the record to (the
+    record as it is when it no longer resolves)."""
     try:
         config = build(RunConfig, normalize(recorded), "config")
         current = resolve_components(config, registry).resolved_config(config)

@@ -1,12 +1,5 @@
-"""What a checkpoint holds of a run, and the order in which a resumed run puts it back.
-
-After every task the trainer captures the model, the optimizer, the ``state_dict()`` of every lifecycle
-member (method, memory pool, callbacks, ...), each task's labeled indices, the RNG states (torch global,
-``ctx.generator`` and CUDA), the global iteration and the results so far. A resumed run builds everything as
-a fresh run does, calls ``before_run``, then :func:`restore_state` restores, in this order: the tasks' labeled
-indices, the lifecycle members in registration order (method, memory pool, callbacks...), the model (strict),
-a rebuilt optimizer and its state, the counters and the RNG states.
-"""
+"""What a checkpoint holds of a run (model, optimizer, every lifecycle member's ``state_dict()``, labeled indices,
+RNG states, counters, results) and the order in which :func:`restore_state` puts it back after ``before_run``."""
 
 from __future__ import annotations
 
@@ -22,17 +15,7 @@ from sscl_core.api.evaluator import Matrix
 from sscl_core.plugins.errors import PluginError
 from sscl_core.run.checkpoint import START_OVER, check_plain
 
-STATE_KEYS = (
-    "config",
-    "model",
-    "optimizer",
-    "components",
-    "files",
-    "labeled_index",
-    "rng",
-    "global_iter",
-    "progress",
-)
+STATE_KEYS = ("config", "model", "optimizer", "components", "files", "labeled_index", "rng", "global_iter", "progress")
 """What every checkpoint holds besides its format marks (``files``: see :mod:`sscl_core.run.component_files`)."""
 
 Members = Sequence[tuple[str, Any]]
@@ -65,9 +48,10 @@ class Progress:
 
 
 def member_label(name: str) -> str:
-    """A registration name as users read it: ``method:er`` -> ``method 'er'``, ``callback0:x`` -> ``callback 'x'``."""
+    """A registration name as users read it: ``memory_pool:hml`` -> ``memory pool 'hml'``, ``callback0:x`` ->
+    ``callback 'x'``."""
     role, _, component = name.partition(":")
-    return f"{role.rstrip('0123456789')} '{component}'"
+    return f"{role.rstrip('0123456789').replace('_', ' ')} '{component}'"
 
 
 def stateful_members(members: Members) -> list[tuple[str, Any]]:
@@ -101,11 +85,8 @@ def capture_state(ctx: RunContext, members: Members, progress: Progress, config:
 def restore_state(
     ctx: RunContext, members: Members, state: dict[str, Any], before_load: Callable[[str], None] = lambda name: None
 ) -> Progress:
-    """Put a checkpoint back into a freshly built run (after ``before_run``); return the results so far.
-
-    ``before_load(name)`` runs right before each member's ``load_state_dict`` (the core puts the member's files
-    back there).
-    """
+    """Put a checkpoint back into a freshly built run (after ``before_run``), in this order: labeled indices, each
+    member's state (right after ``before_load(name)``), the model, a rebuilt optimizer, counters, RNG states."""
     missing = [key for key in STATE_KEYS if key not in state]
     if missing:
         raise SsclError(f"the checkpoint lacks {', '.join(missing)}: {START_OVER}")

@@ -1,7 +1,5 @@
 """The run directory: resolved config, metrics and events of one run, written so a kill never leaves half a file."""
 
-from __future__ import annotations
-
 import contextlib
 import json
 import os
@@ -61,12 +59,8 @@ def fsync_dir(path: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[IO[bytes]]:
-    """A binary file that replaces ``path`` only once fully written and flushed to disk.
-
-    The data goes to a temporary file in the same folder, which is fsynced and renamed over ``path``
-    (``os.replace`` is atomic), so readers and a resumed run see the old file or the new one, never a mix.
-    If writing fails, the temporary file is removed and ``path`` is untouched.
-    """
+    """A binary file that replaces ``path`` only once fully written and fsynced (a temporary file renamed over it,
+    removed if writing fails): readers see the old file or the new one, never a mix."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}{TEMP_SUFFIX}")
     try:
         with tmp.open("wb") as f:

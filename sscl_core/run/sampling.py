@@ -1,7 +1,5 @@
 """Drawing the labeled and unlabeled samples of each iteration and turning them into a SemiBatch."""
 
-from __future__ import annotations
-
 import torch
 from torch import Tensor
 

@@ -1,10 +1,5 @@
-"""The iteration-based trainer: the loop, the optimizer step and the lifecycle hooks.
-
-For each task: ``before_task``, its iterations (batch, ``forward_train``, optimizer step, hooks, virtual
-epochs), ``after_task``, the evaluation of every task seen so far, a checkpoint. The clock, the checkpoints, the
-metrics and what the console shows are collaborators (:mod:`sscl_core.run.checkpointer`, :mod:`sscl_core.run.metrics`,
-:mod:`sscl_core.run.console`).
-"""
+"""The iteration-based trainer: the loop, the optimizer step and the lifecycle hooks; its collaborators keep the
+checkpoints, metrics and console (docs/architecture.md, "The path of one sscl run")."""
 
 from __future__ import annotations
 
@@ -61,12 +56,8 @@ def lifecycle_roles(components: Components) -> list[tuple[str, Any]]:
 
 
 class Trainer:
-    """Runs one config end to end and writes its run directory; checkpoints after every task.
-
-    ``Trainer(config, registry).run()`` starts a new run; ``Trainer.resume(run_dir, config, registry).run()``
-    continues one after its last checkpoint (see :mod:`sscl_core.run.run_state` for what is restored, in order).
-    SIGINT and SIGTERM stop the run after the current iteration with :class:`RunInterrupted`.
-    """
+    """Runs one config end to end (``Trainer(config, registry).run()``, or ``Trainer.resume(run_dir, config,
+    registry).run()`` after the last checkpoint); SIGINT and SIGTERM stop it after the current iteration."""
 
     def __init__(
         self,
@@ -93,9 +84,8 @@ class Trainer:
         echo: Callable[[str], None] | None = None,
         progress_bar: bool = False,
     ) -> Trainer:
-        """A trainer that continues the run in ``run_dir`` after its last checkpoint (from the first task if
-        none was written); refused in one line when ``config`` differs from the run's or the checkpoint is
-        damaged, tampered with or finished."""
+        """A trainer that continues the run in ``run_dir`` after its last checkpoint; refused in one line when
+        ``config`` differs from the run's or the checkpoint is damaged or finished."""
         manifest = read_manifest(run_dir)
         if manifest is not None and manifest.finished:
             raise SsclError(

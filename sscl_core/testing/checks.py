@@ -1,13 +1,10 @@
 """The conformance kit's checks: each trains or exercises one component on the synthetic stream."""
 
-from __future__ import annotations
-
 import math
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
 
 from sscl_core.api.callback import Callback
 from sscl_core.api.components import build, component
@@ -16,61 +13,51 @@ from sscl_core.api.memory import MemoryPool
 from sscl_core.api.method import Method
 from sscl_core.api.query import Candidates, QueryStrategy
 from sscl_core.api.unlabeled import UnlabeledLoss
+from sscl_core.plugins.registry import Registry
 from sscl_core.run.trainer import RunResult, Trainer
-from sscl_core.testing.synthetic import (
-    LabeledCrossEntropy,
-    SimulatedKill,
-    make_registry,
-    run_tiny,
-    tiny_config,
-)
+from sscl_core.testing.synthetic import LabeledCrossEntropy, SimulatedKill, make_registry, run_tiny, tiny_config
 
 
-def check_method(
-    method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()
-) -> RunResult:
-    """Assert that a method trains on the synthetic stream, changes the model and is deterministic.
-
-    ``extra`` adds components it needs (e.g. its memory pool); ``overrides`` are ``--set`` style settings.
-    """
-    registry = make_registry(method_cls, *extra)
+def _train_twice(registry: Registry, tmp_path: Path, method: str, overrides: list[str]) -> tuple[RunResult, list]:
+    """Train ``method`` recording every iteration's losses, then again with the same seed: the first result and the
+    losses, once the accuracy matrices of both runs are asserted equal."""
     seen_losses: list[dict[str, float]] = []
-    first_params: list[Tensor] = []
 
     @component
     class _Probe(Callback):
         name = "conformance-probe"
 
         @hookimpl
-        def before_run(self, ctx: Any) -> None:
-            first_params.extend(p.detach().clone() for p in ctx.model.parameters())
-
-        @hookimpl
         def after_iter(self, losses: dict[str, float]) -> None:
             seen_losses.append(losses)
 
     registry.add("callback", _Probe, "sscl-core.testing")
-    result = run_tiny(registry, tmp_path / "a", method_cls.name, [*overrides, "callbacks=[conformance-probe]"])
+    result = run_tiny(registry, tmp_path / "a", method, [*overrides, "callbacks=[conformance-probe]"])
+    again = run_tiny(registry, tmp_path / "b", method, overrides)
+    assert result.metrics["accuracy"] == again.metrics["accuracy"], "the same seed gave different accuracy matrices"
+    return result, seen_losses
+
+
+def check_method(
+    method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()
+) -> RunResult:
+    """Assert that a method trains on the synthetic stream with finite named losses and is deterministic; ``extra``
+    adds components it needs (e.g. its memory pool), ``overrides`` are ``--set`` style settings."""
+    result, seen_losses = _train_twice(make_registry(method_cls, *extra), tmp_path, method_cls.name, overrides)
     assert seen_losses, "the method was never trained"
     assert all(isinstance(v, float) and math.isfinite(v) for losses in seen_losses for v in losses.values()), (
         "forward_train returned a non-finite loss"
     )
     assert all(losses for losses in seen_losses), "forward_train returned no loss"
-    again = run_tiny(registry, tmp_path / "b", method_cls.name, overrides)
-    assert result.metrics["accuracy"] == again.metrics["accuracy"], "the same seed gave different accuracy matrices"
     return result
 
 
 def check_resume(
     method_cls: type[Method], tmp_path: Path, extra: tuple[type, ...] = (), overrides: list[str] = ()
 ) -> RunResult:
-    """Assert that a run stopped in the middle of its second task (of three) and resumed from its checkpoint
-    ends with the same accuracy matrices, bit for bit, as the same run uninterrupted.
-
-    Fails when the method (or its pool) keeps state outside ``state_dict``, draws random numbers from another
-    generator than ``ctx.generator`` or the torch global one, or puts objects other than tensors and plain data
-    in its state. Returns the resumed run's result.
-    """
+    """Assert that a run stopped in the middle of its second task (of three) and resumed from its checkpoint ends with
+    the same accuracy matrices, bit for bit, as the run uninterrupted: it fails on state outside ``state_dict``, random
+    draws from a generator other than ``ctx.generator`` or torch's, and state that is not plain data."""
     registry = make_registry(method_cls, *extra)
     iters = tiny_config(tmp_path, method_cls.name, list(overrides)).train.iters_per_task
     settings = [*overrides, "dataset.num_tasks=3"]
@@ -120,11 +107,8 @@ def check_memory_pool(pool_cls: type[MemoryPool], size: int = 16) -> None:
 
 
 def check_query_strategy(strategy_cls: type[QueryStrategy], **settings: Any) -> None:
-    """Assert that a strategy returns min(budget, unlabeled) distinct unlabeled candidates, repeatably.
-
-    Checks budgets 0, 7 and more than the pool, with and without labeled candidates, and that the choice
-    depends only on the generator it is given (not on the torch global RNG). ``settings`` are hyperparameters.
-    """
+    """Assert that a strategy returns min(budget, unlabeled) distinct unlabeled candidates for budgets 0, 7 and more
+    than the pool, with and without labeled candidates, drawing only from its generator (``settings``: its fields)."""
     gen = torch.Generator().manual_seed(0)
     probs = torch.softmax(torch.randn(30, 4, generator=gen), dim=1)
     features = torch.randn(30, 6, generator=gen) if strategy_cls.needs_features else None
@@ -149,29 +133,12 @@ def check_query_strategy(strategy_cls: type[QueryStrategy], **settings: Any) -> 
 
 
 def check_unlabeled_loss(loss_cls: type[UnlabeledLoss], tmp_path: Path, overrides: list[str] = ()) -> RunResult:
-    """Assert that an unlabeled loss, composed with :class:`LabeledCrossEntropy` on the synthetic stream, adds
-    finite terms of its own to the method's losses, gives the same accuracy matrices twice for one seed, and
-    resumes bit for bit from a checkpoint taken in the middle of a run (so its state is in ``state_dict``).
-    ``overrides`` are ``--set`` style settings (``unlabeled.KEY=VALUE`` for the loss's own)."""
+    """Assert that an unlabeled loss, composed with :class:`LabeledCrossEntropy`, adds finite terms of its own, is
+    deterministic and resumes bit for bit; ``overrides``: ``--set`` settings (``unlabeled.KEY=VALUE`` for its own)."""
     settings = [*overrides, f"unlabeled.name={loss_cls.name}"]
-    registry = make_registry(loss_cls)
-    seen_losses: list[dict[str, float]] = []
-
-    @component
-    class _Probe(Callback):
-        name = "conformance-probe"
-
-        @hookimpl
-        def after_iter(self, losses: dict[str, float]) -> None:
-            seen_losses.append(losses)
-
-    registry.add("callback", _Probe, "sscl-core.testing")
-    method = LabeledCrossEntropy.name
-    result = run_tiny(registry, tmp_path / "a", method, [*settings, "callbacks=[conformance-probe]"])
+    result, seen_losses = _train_twice(make_registry(loss_cls), tmp_path, LabeledCrossEntropy.name, settings)
     own = [name for losses in seen_losses for name in losses if name != "ce"]
     assert own, "the unlabeled loss never added a term to the method's losses"
     assert all(math.isfinite(v) for losses in seen_losses for v in losses.values()), "a loss was not finite"
-    again = run_tiny(registry, tmp_path / "b", method, settings)
-    assert result.metrics["accuracy"] == again.metrics["accuracy"], "the same seed gave different accuracy matrices"
     check_resume(LabeledCrossEntropy, tmp_path / "resume", extra=(loss_cls,), overrides=settings)
     return result

@@ -1,8 +1,6 @@
 """The conformance kit's tiny world: a synthetic stream, a one-layer backbone, a plain cross-entropy method and a
 callback that stops a run like a kill, in a registry of their own."""
 
-from __future__ import annotations
-
 import math
 from pathlib import Path
 from typing import Any

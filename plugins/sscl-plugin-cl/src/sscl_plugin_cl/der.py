@@ -7,8 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sscl_core import RunContext, SemiBatch, component, param
-from sscl_core.library.replay import draw_replay
-from sscl_plugin_cl.supervised import SupervisedMethod
+from sscl_plugin_cl.supervised import SupervisedMethod, draw_replay
 
 
 @component

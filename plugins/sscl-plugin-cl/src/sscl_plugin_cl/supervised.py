@@ -1,5 +1,5 @@
 """What the supervised methods share: the model's supervised loss on labeled samples (for classification the
-cross-entropy, over all classes or the sample's task only)."""
+cross-entropy, over all classes or the sample's task only) and on samples replayed from the memory pool."""
 
 from __future__ import annotations
 
@@ -11,8 +11,17 @@ from torch import Tensor
 
 from sscl_core import Method, RunContext, SemiBatch, component, param
 from sscl_core.api.components import one_of
+from sscl_core.api.memory import Samples
 from sscl_core.api.samples import to_device
-from sscl_core.library.replay import draw_replay
+
+
+def draw_replay(ctx: RunContext, n: int) -> tuple[Tensor, Samples] | None:
+    """Up to ``n`` stored samples with a fresh weak view of their images on the run's device, or ``None``
+    while the pool is empty. The other stored keys (``y``, ``task_id``, ``logits``, ...) stay on the CPU."""
+    samples = ctx.memory_pool.sample(n, ctx.generator)
+    if samples is None:
+        return None
+    return ctx.stream.transforms.weak(to_device(samples["x"], ctx.device), ctx.generator), samples
 
 
 def task_class_mask(task_ids: Tensor, ctx: RunContext) -> Tensor:

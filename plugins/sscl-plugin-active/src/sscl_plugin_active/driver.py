@@ -1,23 +1,8 @@
-"""Active learning: at the start of each task a query strategy chooses which training images get labels.
-
-Selected by the config section ``active_learning`` for any method::
-
-    active_learning: {strategy: entropy, budget_per_class: 5}     # or budget_per_task: 10
-
-Other keys of the section are the strategy's hyperparameters. When the section is present, the dataset's own
-labeled images of every task are discarded at ``before_task`` and the strategy chooses the task's labels from
-its whole pool of training images, scored by the model as it stands after the previous task (on the first
-task: the untrained model). The selection runs first among the ``before_task`` hooks, so the method's own
-``before_task`` already sees the chosen labels.
-
-Budgets:
-
-- ``budget_per_class: K`` (the seed's protocol): the strategy ranks every unlabeled image; walking down the
-  ranking, each image's oracle class decides which class budget it counts against, and an image whose class
-  has its K labels is skipped. Every class ends with exactly K labels (all of its images if it has fewer).
-- ``budget_per_task: K``: the strategy's K best images are labeled; no class information (and no label) is
-  used before they are acquired.
-"""
+"""The driver of the config's ``active_learning`` section (registered with ``register_active_learning``): at the
+start of each task, before any other ``before_task``, the strategy chooses the task's labels from its whole pool,
+scored by the model as it stands, within ``budget_per_class`` (the seed's protocol: the ranking is walked and each
+image counts against its oracle class's budget) or ``budget_per_task`` (no label read before acquisition); the
+user guide's "Active learning" section has the details."""
 
 from __future__ import annotations
 
@@ -33,6 +18,7 @@ from sscl_core.api.components import build, hyperparameters, param
 from sscl_core.api.errors import SsclError
 from sscl_core.api.hookspecs import hookimpl
 from sscl_core.api.query import Candidates, QueryStrategy
+from sscl_core.api.validators import at_least_one
 from sscl_core.library.batches import test_views
 
 if TYPE_CHECKING:
@@ -44,17 +30,12 @@ SETTINGS = ("strategy", "budget_per_class", "budget_per_task")
 """Keys of the ``active_learning`` section that are not strategy hyperparameters."""
 
 
-def _at_least_one(_instance: Any, attribute: Any, value: int | None) -> None:
-    if value is not None and value < 1:
-        raise ValueError(f"{attribute.name} must be at least 1 (a task needs labels to train on), got {value}")
-
-
 @attrs.define(kw_only=True)
 class Budget:
     """How many labels the strategy may acquire per task: per class of the task, or for the task as a whole."""
 
-    budget_per_class: int | None = param(None, help="labels per class of each task", validator=_at_least_one)
-    budget_per_task: int | None = param(None, help="labels per task, whatever their class", validator=_at_least_one)
+    budget_per_class: int | None = param(None, help="labels per class of each task", validator=at_least_one)
+    budget_per_task: int | None = param(None, help="labels per task, whatever their class", validator=at_least_one)
 
     def __attrs_post_init__(self) -> None:
         if (self.budget_per_class is None) == (self.budget_per_task is None):
@@ -148,9 +129,7 @@ class ActiveLearner:
             quota = {key: math.ceil(left / (rounds - r)) for key, left in remaining.items()}
             if sum(quota.values()) == 0:
                 continue
-            candidates = Candidates(
-                probs=probs, features=features, labeled=position[labeled], labels=column_of[labels]
-            )
+            candidates = Candidates(probs=probs, features=features, labeled=position[labeled], labels=column_of[labels])
             if per_class is None:
                 picked = keep[self._ask(candidates, quota[None], generator)]
             else:
