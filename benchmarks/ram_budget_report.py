@@ -7,7 +7,7 @@ reads the ``pseudo_refresh`` events (logged at every redraw of M_U and at every 
 each task, |M_L|, |M_U|, the tasks M_U's samples come from, the share of M_U whose pseudo-label is right (the
 true classes are read here only, from the dataset) and the distinct samples M_U held over the whole run.
 
-    python benchmarks/ram_budget_report.py OUT [OUT...] [--rows FILE] [--plot docs/benchmarks/ram-budget.png] [--json FILE]
+    python benchmarks/ram_budget_report.py OUT [OUT...] [--rows FILE] [--plot PNG] [--json FILE]
 
 Several OUT folders (benches of parts of the grid) are read as one study; a run name found twice counts once.
 ``--rows`` adds the table rows of earlier benches whose run directories are gone (the ``rows`` of a JSON file

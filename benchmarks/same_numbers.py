@@ -1,8 +1,10 @@
 """Record or compare the accuracy matrices of a few reference runs (a core change must leave them as they were).
 
 ``python benchmarks/same_numbers.py record FILE`` runs digits er and der+fixmatch and fmnist-5 er and edgehml
-(seed 0, one torch thread each) and writes their matrices to FILE; ``compare FILE`` runs them again and exits 1
-when any matrix differs. Needs Fashion-MNIST (``apt-get install -y dataset-fashion-mnist``).
+(seed 0, one torch thread each) and writes their matrices to FILE with this machine's kernels fingerprint;
+``compare FILE`` runs them again and exits 1 when any matrix differs. A file recorded on a machine whose float
+kernels differ (another fingerprint) cannot be compared: record the commit before the change here first (exit 2).
+Needs Fashion-MNIST (``apt-get install -y dataset-fashion-mnist``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from sscl_core.testing import kernels_fingerprint
 
 RUNS = {
     "digits-er": ["--method", "er"],
@@ -36,12 +40,16 @@ def main() -> int:
     """Record or compare, as the module docstring says."""
     mode, path = sys.argv[1], Path(sys.argv[2])
     only = sys.argv[3:] or list(RUNS)
+    here = kernels_fingerprint()
+    if mode == "compare" and json.loads(path.read_text())["fingerprint"] != here:
+        print(f"{path} was recorded on other float kernels than these ({here}): record the commit before yours here")
+        return 2
     with tempfile.TemporaryDirectory() as tmp:
         found = {name: run_matrices(RUNS[name], Path(tmp) / name) for name in only}
     if mode == "record":
-        path.write_text(json.dumps(found, indent=1))
+        path.write_text(json.dumps({"fingerprint": here, "runs": found}, indent=1))
         return 0
-    expected = json.loads(path.read_text())
+    expected = json.loads(path.read_text())["runs"]
     differ = [name for name in only if expected[name] != found[name]]
     for name in only:
         print(f"{name}: {'DIFFERS' if name in differ else 'identical'}")

@@ -343,7 +343,8 @@ def test_the_section_without_the_active_plugin_names_it_in_one_line(sscl, monkey
 
 def test_a_second_driver_of_the_section_is_refused_naming_both():
     reg = registry()
-    with pytest.raises(SsclError, match="active_learning driver is registered by both sscl-plugin-active and other-dist"):
+    both = "active_learning driver is registered by both sscl-plugin-active and other-dist"
+    with pytest.raises(SsclError, match=both):
         reg.add_active_learning(lambda section, registry: None, "other-dist")
 
 

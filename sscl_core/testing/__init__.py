@@ -8,6 +8,7 @@ from sscl_core.testing.checks import (
     check_resume,
     check_unlabeled_loss,
 )
+from sscl_core.testing.numerics import kernels_fingerprint
 from sscl_core.testing.synthetic import (
     KILL_MARK,
     KillAt,
@@ -34,6 +35,7 @@ __all__ = [
     "check_query_strategy",
     "check_resume",
     "check_unlabeled_loss",
+    "kernels_fingerprint",
     "make_registry",
     "run_tiny",
     "tiny_config",
