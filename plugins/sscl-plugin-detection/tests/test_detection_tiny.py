@@ -23,7 +23,8 @@ def tiny(**settings):
 
 
 def target(x):
-    return {"boxes": torch.tensor([[x, 8.0, x + 20.0, 28.0]]), "labels": torch.tensor([2]), "iscrowd": torch.tensor([0])}
+    boxes = torch.tensor([[x, 8.0, x + 20.0, 28.0]])
+    return {"boxes": boxes, "labels": torch.tensor([2]), "iscrowd": torch.tensor([0])}
 
 
 def test_the_backbone_halves_the_side_per_stage_and_doubles_the_width():

@@ -1,10 +1,10 @@
 """``fasterrcnn-tiny``: an edge-sized Faster R-CNN that learns from scratch on a CPU in minutes.
 
 torchvision's ``FasterRCNN`` with a plain convolutional backbone of a few 3x3 conv + BatchNorm + ReLU layers
-(one feature map, stride ``2 ** stages``), anchors sized for small images, RoI-aligned 4x4 features (one sample per bin) and a small
-two-layer box head. It keeps every part SoftTeacher drives (``rpn``, ``roi_heads`` with ``box_roi_pool``,
-``box_head``, ``box_predictor``, ``box_coder``), so background weighting and box jittering apply to it as to
-``fasterrcnn-mobilenet``.
+(one feature map, stride ``2 ** stages``), anchors sized for small images, RoI-aligned 4x4 features (one sample
+per bin) and a small two-layer box head. It keeps every part SoftTeacher drives (``rpn``, ``roi_heads`` with
+``box_roi_pool``, ``box_head``, ``box_predictor``, ``box_coder``), so background weighting and box jittering
+apply to it as to ``fasterrcnn-mobilenet``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from sscl_plugin_detection.models import FasterRCNNMobileNet
 
 
 def _sizes(_instance: Any, attribute: Any, value: Any) -> None:
-    if not (isinstance(value, (list, tuple)) and value and all(isinstance(v, (int, float)) and v > 0 for v in value)):
+    numbers = isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value)
+    if not (numbers and value and all(v > 0 for v in value)):
         raise ValueError(f"{attribute.name} must be a non-empty list of positive numbers, got {value!r}")
 
 
@@ -48,7 +49,9 @@ class FasterRCNNTiny(FasterRCNNMobileNet):
     """Faster R-CNN on a small plain conv backbone (one feature map), for from-scratch training on CPUs."""
 
     name = "fasterrcnn-tiny"
-    width: int = param(16, help="channels of the first backbone stage (doubled per stage)", validator=attrs.validators.ge(1))
+    width: int = param(
+        16, help="channels of the first backbone stage (doubled per stage)", validator=attrs.validators.ge(1)
+    )
     stages: int = param(3, help="backbone stages (each halves the resolution)", validator=attrs.validators.ge(1))
     anchor_sizes: list[float] = param([8, 16, 32], help="anchor sides in pixels", validator=_sizes)
     aspect_ratios: list[float] = param([0.5, 1.0, 2.0], help="anchor height/width ratios", validator=_sizes)
