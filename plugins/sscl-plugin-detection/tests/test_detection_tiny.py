@@ -1,5 +1,6 @@
 """fasterrcnn-tiny (the edge-sized detector of shapes-5) and the shapes layout settings it trains on."""
 
+import hashlib
 import json
 from types import SimpleNamespace
 
@@ -13,7 +14,7 @@ from sscl_core.run.cost import model_cost
 from sscl_plugin_detection import geometry, rcnn_parts
 from sscl_plugin_detection.datasets import Shapes
 from sscl_plugin_detection.models import FasterRCNNMobileNet
-from sscl_plugin_detection.shapes import Layout
+from sscl_plugin_detection.shapes import Layout, write_shapes
 from sscl_plugin_detection.tiny import ConvBackbone, FasterRCNNTiny
 from sscl_plugin_detection.views import View
 
@@ -98,12 +99,16 @@ def test_separate_objects_never_overlap_and_keep_to_the_radius_and_count(tmp_pat
                 assert not (x < bx + bw and bx < x + w and y < by + bh and by < y + h)
 
 
+BEFORE_LAYOUTS = "56b686c644433f30dd49e566f577650a99727433527e1a46ab3bb3f65b93708a"
+"""sha256 of the instances.json of 6 images at 64 px written by the code before layouts existed."""
+
+
 def test_the_default_layout_keeps_its_files_and_draws(tmp_path):
     assert Layout().key() == ""
     default = shapes(tmp_path).sources()[0]
     assert default.parent.parent.name == "v1-64px-10cats-20-4"
-    overlapping = [b for boxes in boxes_of(default).values() for b in boxes]
-    assert len(overlapping) > 20, "up to 4 objects per image, drawn as before"
+    written, _images = write_shapes(tmp_path / "six", 6, 64, 10, 1)
+    assert hashlib.sha256(written.read_bytes()).hexdigest() == BEFORE_LAYOUTS
 
 
 def test_a_bad_radius_is_refused(tmp_path):
