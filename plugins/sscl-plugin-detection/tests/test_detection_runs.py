@@ -59,7 +59,7 @@ def test_no_detector_downloads_anything(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     registry = load_registry()
     stream = type("Stream", (), {"num_classes": 3})()
-    for name in ("fasterrcnn-mobilenet", "fasterrcnn-r50", "retinanet-r50", "fcos-r50", "ssdlite"):
+    for name in ("fasterrcnn-mobilenet", "fasterrcnn-tiny", "fasterrcnn-r50", "retinanet-r50", "fcos-r50", "ssdlite"):
         network = registry.create("model", {"name": name}).build(stream, None).eval()
         with torch.no_grad():
             (found,) = network(torch.rand(1, 3, 64, 64))

@@ -18,7 +18,7 @@ from sscl_plugin_datasets.image_folder import default_cache_root
 from sscl_plugin_detection import PROBLEM
 from sscl_plugin_detection.coco_reader import CocoSet, read_coco
 from sscl_plugin_detection.image_store import open_images
-from sscl_plugin_detection.shapes import write_shapes
+from sscl_plugin_detection.shapes import Layout, write_shapes
 from sscl_plugin_detection.stream import ImageSet, build_stream, category_groups
 from sscl_plugin_detection.views import DetectionViews
 
@@ -26,6 +26,11 @@ from sscl_plugin_detection.views import DetectionViews
 def _scale_range(_instance: Any, attribute: Any, value: Any) -> None:
     if not (isinstance(value, (list, tuple)) and len(value) == 2 and 0 < value[0] <= value[1]):
         raise ValueError(f"{attribute.name} must be [low, high] with 0 < low <= high, got {value!r}")
+
+
+def _radius(_instance: Any, attribute: Any, value: Any) -> None:
+    if not (isinstance(value, (list, tuple)) and len(value) == 2 and 0 < value[0] <= value[1] <= 0.5):
+        raise ValueError(f"{attribute.name} must be [low, high] with 0 < low <= high <= 0.5, got {value!r}")
 
 
 @component
@@ -139,11 +144,17 @@ class Shapes(CocoFormatDataset):
     train_images: int = param(600, help="generated training images", validator=attrs.validators.ge(1))
     val_count: int = param(150, help="generated validation images", validator=attrs.validators.ge(1))
     categories: int = param(10, help="shape categories (at most 10)", validator=attrs.validators.in_(range(1, 11)))
+    objects: int = param(4, help="most objects per image (at least one)", validator=attrs.validators.ge(1))
+    object_radius: list[float] = param(
+        [0.08, 0.2], help="[low, high] object radius as a share of the image side", validator=_radius
+    )
+    separate: bool = param(False, help="objects of an image never overlap (one that finds no place is left out)")
 
     def sources(self) -> tuple[Path, Path, tuple[Path, Path] | None]:
         """The generated training and validation pairs (written once per setting)."""
-        settings = f"v1-{self.image_size}px-{self.categories}cats-{self.train_images}-{self.val_count}"
+        layout = Layout(self.objects, (float(self.object_radius[0]), float(self.object_radius[1])), self.separate)
+        settings = f"v1-{self.image_size}px-{self.categories}cats-{self.train_images}-{self.val_count}{layout.key()}"
         root = self.cache_root() / "shapes" / settings
-        train = write_shapes(root / "train", self.train_images, self.image_size, self.categories, seed=1)
-        val = write_shapes(root / "val", self.val_count, self.image_size, self.categories, seed=2)
+        train = write_shapes(root / "train", self.train_images, self.image_size, self.categories, 1, layout)
+        val = write_shapes(root / "val", self.val_count, self.image_size, self.categories, 2, layout)
         return train[0], train[1], val

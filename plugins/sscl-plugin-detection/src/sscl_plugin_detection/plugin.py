@@ -8,6 +8,7 @@ from sscl_plugin_detection.datasets import Coco, Shapes
 from sscl_plugin_detection.evaluation import CocoMAP
 from sscl_plugin_detection.models import FCOSR50, FasterRCNNMobileNet, FasterRCNNR50, RetinaNetR50, SSDLite
 from sscl_plugin_detection.soft_teacher import SoftTeacher
+from sscl_plugin_detection.tiny import FasterRCNNTiny
 
 
 @hookimpl
@@ -20,7 +21,7 @@ def register_datasets(register):
 @hookimpl
 def register_models(register):
     """The torchvision detectors."""
-    for cls in (FasterRCNNMobileNet, FasterRCNNR50, RetinaNetR50, FCOSR50, SSDLite):
+    for cls in (FasterRCNNMobileNet, FasterRCNNTiny, FasterRCNNR50, RetinaNetR50, FCOSR50, SSDLite):
         register(cls)
 
 

@@ -1,4 +1,5 @@
-"""The synthetic ``shapes`` set: ten shape categories on textured backgrounds, 1-4 objects per image, written as
+"""The synthetic ``shapes`` set: ten shape categories on textured backgrounds, 1-4 objects per image (the
+:class:`Layout` sets how many, how big and whether they may overlap), written as
 real COCO files (PNG images and an instances JSON) so it goes through the same reader as COCO itself.
 
 Everything comes from a fixed seed, so the files are the same on every machine. Category ids have gaps
@@ -12,6 +13,7 @@ import math
 import os
 from pathlib import Path
 
+import attrs
 import numpy
 from PIL import Image, ImageDraw
 
@@ -73,7 +75,46 @@ def _background(rng: numpy.random.Generator, size: int) -> Image.Image:
     return Image.fromarray(pixels, "RGB")
 
 
-def write_shapes(folder: Path, count: int, size: int, categories: int, seed: int) -> tuple[Path, Path]:
+@attrs.frozen
+class Layout:
+    """How objects are placed: at most ``objects`` per image (at least one), radius a share of the image side
+    drawn from ``radius``, and with ``separate`` no two boxes of an image overlap (a place is drawn up to
+    ``PLACEMENT_TRIES`` times; an object that finds none is left out)."""
+
+    objects: int = 4
+    radius: tuple[float, float] = (0.08, 0.2)
+    separate: bool = False
+
+    def key(self) -> str:
+        """A suffix naming a non-default layout in cache folder names (empty for the default)."""
+        if self == Layout():
+            return ""
+        low, high = self.radius
+        return f"-{self.objects}obj-r{low:g}-{high:g}" + ("-sep" if self.separate else "")
+
+
+PLACEMENT_TRIES = 50
+"""Draws of a place for one object before ``Layout.separate`` gives up on it."""
+
+
+def _overlaps(box: list[float], boxes: list[list[float]]) -> bool:
+    x, y, w, h = box
+    return any(x < bx + bw and bx < x + w and y < by + bh and by < y + h for bx, by, bw, bh in boxes)
+
+
+def _place(rng: numpy.random.Generator, size: int, layout: Layout, boxes: list[list[float]]):
+    """Radius and centre of the next object, or None when ``layout.separate`` finds no free place."""
+    for _ in range(PLACEMENT_TRIES if layout.separate else 1):
+        r = float(rng.uniform(size * layout.radius[0], size * layout.radius[1]))
+        cx, cy = (float(v) for v in rng.uniform(r, size - r, size=2))
+        if not layout.separate or not _overlaps([cx - r, cy - r, 2 * r, 2 * r], boxes):
+            return r, cx, cy
+    return None
+
+
+def write_shapes(
+    folder: Path, count: int, size: int, categories: int, seed: int, layout: Layout = Layout()
+) -> tuple[Path, Path]:
     """Write ``count`` images and ``instances.json`` into ``folder`` unless they are there; returns the JSON's
     path and the image folder."""
     json_path, image_dir = folder / "instances.json", folder / "images"
@@ -85,10 +126,14 @@ def write_shapes(folder: Path, count: int, size: int, categories: int, seed: int
     for i in range(count):
         picture = _background(rng, size)
         draw = ImageDraw.Draw(picture)
-        for _ in range(int(rng.integers(1, 5))):
+        placed: list[list[float]] = []
+        for _ in range(int(rng.integers(1, layout.objects + 1))):
             category = int(rng.integers(0, categories))
-            r = float(rng.uniform(size * 0.08, size * 0.2))
-            cx, cy = (float(v) for v in rng.uniform(r, size - r, size=2))
+            where = _place(rng, size, layout, placed)
+            if where is None:
+                continue
+            r, cx, cy = where
+            placed.append([cx - r, cy - r, 2 * r, 2 * r])
             fill = tuple(int(v) for v in rng.integers(0, 256, size=3))
             x, y, w, h = _draw(draw, SHAPES[category], cx, cy, r, fill)
             annotations.append(
