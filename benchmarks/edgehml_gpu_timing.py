@@ -2,10 +2,11 @@
 
 Writes a synthetic CIFAR-10 folder (random uint8 images in the real file format), then runs the cifar10-5
 protocol's der+fixmatch and ``edgehml-cifar10-5`` (resnet18 at 32 px, B 8, mu 7) one after the other in one
-process, first both in float32, then both in bfloat16, ``--tasks`` tasks of ``--iters`` iterations each. Mixed precision is the whole
-run under ``torch.autocast(device, torch.bfloat16)``; bfloat16 keeps float32's exponent, so no gradient scaler
-is needed. Prints one Markdown row per setting from each run's metrics.json: median iteration and total train
-time, and their ratios to der+fixmatch of the same precision and to the same method in float32.
+process, first both in float32, then both in bfloat16, ``--tasks`` tasks of ``--iters`` iterations each. Mixed
+precision is the whole run under ``torch.autocast(device, torch.bfloat16)``; bfloat16 keeps float32's exponent,
+so no gradient scaler is needed. Prints one Markdown row per setting from each run's metrics.json: median
+iteration and total train time, and their ratios to der+fixmatch of the same precision and to the same
+method in float32.
 
     python benchmarks/edgehml_gpu_timing.py [--device cuda] [--iters 300] [--tasks 2] [--out DIR]
 """
@@ -84,8 +85,8 @@ def main() -> None:
                 timing[method, bf16] = timed_run(method, preset, bf16, args, root, out / "runs")
         print(f"device: {torch.cuda.get_device_name() if torch.cuda.is_available() else args.device}")
         print(
-            "| method | precision | median iteration (ms) | train (s) | iteration / der+fixmatch | train / der+fixmatch "
-            "| iteration / same method fp32 |"
+            "| method | precision | median iteration (ms) | train (s) | iteration / der+fixmatch "
+            "| train / der+fixmatch | iteration / same method fp32 |"
         )
         print("|---|---|---|---|---|---|---|")
         for (method, bf16), t in timing.items():
