@@ -76,6 +76,16 @@ def default_cache_root() -> Path:
     return Path(base).expanduser() / "sscl"
 
 
+def cache_folder(cache_dir: str | None, run_cache: Path | None) -> Path:
+    """Where a dataset keeps what it derives: its ``cache_dir`` field, else ``$SSCL_CACHE_DIR``, else the run's
+    ``Dataset.cache_root`` (``.cache`` beside the runs), else (outside a run) the user's cache folder."""
+    if cache_dir:
+        return Path(cache_dir).expanduser()
+    if os.environ.get("SSCL_CACHE_DIR") or run_cache is None:
+        return default_cache_root()
+    return run_cache
+
+
 @component
 class ImageFolder(SplitSemiDataset):
     """Images in class folders (root/<class>/*.png|jpg|jpeg|bmp|webp), with optional unlabeled and test folders."""
@@ -122,7 +132,8 @@ class ImageFolder(SplitSemiDataset):
         """Decode the folders into the cache (or open the cache they already have); its rows stay on disk."""
         layout = self._layout()
         settings = json.dumps(self._settings(), sort_keys=True)
-        folder = self._cache_root() / "image-folder" / hashlib.sha256(settings.encode()).hexdigest()[:16]
+        key = hashlib.sha256(settings.encode()).hexdigest()[:16]
+        folder = cache_folder(self.cache_dir, self.cache_root) / "image-folder" / key
         cache = open_cache(
             folder,
             layout.signature(settings),
@@ -160,13 +171,6 @@ class ImageFolder(SplitSemiDataset):
     def take(self, part: str, images: CachedRows, index: Tensor) -> CachedRows:
         """The images ``index`` of ``images``, still on disk: a batch reads its rows from the cache file."""
         return images.subset(index)
-
-    def _cache_root(self) -> Path:
-        if self.cache_dir:
-            return Path(self.cache_dir).expanduser()
-        if os.environ.get("SSCL_CACHE_DIR") or self.cache_root is None:
-            return default_cache_root()
-        return self.cache_root
 
     def _folder(self, value: str | None, field: str) -> Path | None:
         if value is None:

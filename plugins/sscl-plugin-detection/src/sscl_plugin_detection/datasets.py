@@ -14,7 +14,7 @@ import torch
 
 from sscl_core import Dataset, TaskStream, component, param
 from sscl_core.api.validators import fraction
-from sscl_plugin_datasets.image_folder import default_cache_root
+from sscl_plugin_datasets.image_folder import cache_folder
 from sscl_plugin_detection import PROBLEM
 from sscl_plugin_detection.coco_reader import CocoSet, read_coco
 from sscl_plugin_detection.image_store import open_images
@@ -58,16 +58,16 @@ class CocoFormatDataset(Dataset):
         [0.75, 1.25], help="random resize factors of the weak and strong views", validator=_scale_range
     )
     cache_dir: str | None = param(
-        None, help="where decoded images are cached (null: $SSCL_CACHE_DIR, else ~/.cache/sscl)"
+        None, help="where decoded images are cached (null: $SSCL_CACHE_DIR, else .cache in the run's output folder)"
     )
 
     def sources(self) -> tuple[Path, Path, tuple[Path, Path] | None]:
         """The training instances file and image folder, and the validation pair (None: a held-out share)."""
         raise NotImplementedError
 
-    def cache_root(self) -> Path:
-        """The folder under which this dataset keeps its caches."""
-        return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_root()
+    def cache_folder(self) -> Path:
+        """The folder under which this dataset keeps its caches (see :func:`cache_folder`)."""
+        return cache_folder(self.cache_dir, self.cache_root)
 
     def _image_set(self, json_path: Path, image_dir: Path) -> tuple[CocoSet, Any, Any]:
         coco = read_coco(json_path, image_dir, self.name)
@@ -78,7 +78,7 @@ class CocoFormatDataset(Dataset):
                 file=sys.stderr,
             )
         key = hashlib.sha256(json.dumps([str(json_path.resolve()), str(image_dir.resolve())]).encode()).hexdigest()
-        folder = self.cache_root() / "detection" / key[:16]
+        folder = self.cache_folder() / "detection" / key[:16]
         pixels, scales = open_images(folder, coco.images, self.image_size, self.max_image_size, self.name)
         return coco, pixels, scales
 
@@ -154,7 +154,7 @@ class Shapes(CocoFormatDataset):
         """The generated training and validation pairs (written once per setting)."""
         layout = Layout(self.objects, (float(self.object_radius[0]), float(self.object_radius[1])), self.separate)
         settings = f"v1-{self.image_size}px-{self.categories}cats-{self.train_images}-{self.val_count}{layout.key()}"
-        root = self.cache_root() / "shapes" / settings
+        root = self.cache_folder() / "shapes" / settings
         train = write_shapes(root / "train", self.train_images, self.image_size, self.categories, 1, layout)
         val = write_shapes(root / "val", self.val_count, self.image_size, self.categories, 2, layout)
         return train[0], train[1], val
